@@ -1,0 +1,71 @@
+/**
+ * The embedded defaults: every port in memory, over a virtual clock and a seeded random
+ * source. Tests, the simulation and the demo all start here; nothing needs a server.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { type Policy, type PolicyOverrides, makePolicy } from '../../domain/policy.ts';
+import type { Locale } from '../../domain/messages.ts';
+import type { FlowPorts } from '../../runtime/ports.ts';
+import { VirtualClock } from '../clocks.ts';
+import { hmacCodeSecrets } from '../codeSecrets.ts';
+import { commonPasswordBlocklist } from '../commonPasswords.ts';
+import { testOnlyHasher } from '../hashers.ts';
+import { seededRandom } from '../random.ts';
+import { MemoryAudit } from './audit.ts';
+import { MemoryBlockedNumbers } from './blockedNumbers.ts';
+import { MemoryBudgets } from './budgets.ts';
+import { MemoryDirectory } from './directory.ts';
+import { MemoryFlowStore } from './flowStore.ts';
+import { MemoryMessenger } from './messenger.ts';
+import { MemoryRealNameProvider } from './realNameProvider.ts';
+import { MemorySessions } from './sessions.ts';
+
+export interface MemoryWorld extends FlowPorts {
+  readonly clock: VirtualClock;
+  readonly messenger: MemoryMessenger;
+  readonly directory: MemoryDirectory;
+  readonly sessions: MemorySessions;
+  readonly budgets: MemoryBudgets;
+  readonly store: MemoryFlowStore;
+  readonly audit: MemoryAudit;
+  readonly blockedNumbers: MemoryBlockedNumbers;
+  readonly realNameProvider: MemoryRealNameProvider;
+}
+
+export interface MemoryWorldOptions {
+  readonly seed?: number;
+  readonly policy?: PolicyOverrides;
+  readonly start?: number;
+  readonly locale?: Locale;
+  readonly messenger?: MemoryMessenger;
+  readonly blocked?: Iterable<string>;
+}
+
+/**
+ * @example
+ * const world = createMemoryWorld({ seed: 1 });
+ * const runtime = createRuntime(world, flows(world));
+ */
+export const createMemoryWorld = (options: MemoryWorldOptions = {}): MemoryWorld => {
+  const policy: Policy = E.getOrElseW((e: { message: string }) => {
+    throw new RangeError(e.message);
+  })(makePolicy(options.policy ?? {}));
+  const random = seededRandom(options.seed ?? 1);
+  return {
+    policy,
+    clock: new VirtualClock(options.start),
+    random,
+    codeSecrets: hmacCodeSecrets(random.bytes(32)),
+    messenger: options.messenger ?? new MemoryMessenger(),
+    directory: new MemoryDirectory(),
+    sessions: new MemorySessions(),
+    hasher: testOnlyHasher(random),
+    budgets: new MemoryBudgets(),
+    store: new MemoryFlowStore(),
+    audit: new MemoryAudit(),
+    blockedNumbers: new MemoryBlockedNumbers(options.blocked),
+    passwordBlocklist: commonPasswordBlocklist(),
+    realNameProvider: new MemoryRealNameProvider(),
+    locale: options.locale ?? 'en',
+  };
+};

@@ -1,0 +1,55 @@
+import type { AccountId } from '../../domain/account.ts';
+import type { Instant } from '../../domain/time.ts';
+import type { LoginRecord, Session, Sessions } from '../../ports/sessions.ts';
+
+export class MemorySessions implements Sessions {
+  readonly #sessions = new Map<string, Session>();
+  readonly #logins: (LoginRecord & { readonly accountId: AccountId })[] = [];
+  readonly #revocations = new Map<string, number>();
+  #next = 1;
+
+  /** Signs an account in (tests and simulations); the host's own login does this in production. */
+  signIn(accountId: AccountId, epoch: number, at: Instant, device = 'phone', place = 'Shanghai'): Session {
+    const session: Session = { id: `sess-${this.#next++}`, accountId, epoch, createdAt: at, device, place, revokedAt: null };
+    this.#sessions.set(session.id, session);
+    this.#logins.push({ accountId, at, device, place, sessionId: session.id });
+    return session;
+  }
+
+  async list(accountId: AccountId): Promise<readonly Session[]> {
+    return [...this.#sessions.values()].filter((s) => s.accountId === accountId);
+  }
+
+  async revokeAllExcept(accountId: AccountId, keep: string | null, at: Instant, idempotencyKey: string): Promise<number> {
+    const earlier = this.#revocations.get(idempotencyKey);
+    if (earlier !== undefined) return earlier;
+    let ended = 0;
+    for (const session of this.#sessions.values()) {
+      if (session.accountId === accountId && session.id !== keep && session.revokedAt === null) {
+        this.#sessions.set(session.id, { ...session, revokedAt: at });
+        ended++;
+      }
+    }
+    this.#revocations.set(idempotencyKey, ended);
+    return ended;
+  }
+
+  async revoke(sessionId: string, at: Instant): Promise<void> {
+    const session = this.#sessions.get(sessionId);
+    if (session !== undefined && session.revokedAt === null) this.#sessions.set(sessionId, { ...session, revokedAt: at });
+  }
+
+  async recentLogins(accountId: AccountId, limit: number): Promise<readonly LoginRecord[]> {
+    return this.#logins
+      .filter((l) => l.accountId === accountId)
+      .slice(-limit)
+      .reverse()
+      .map(({ at, device, place, sessionId }) => ({ at, device, place, sessionId }));
+  }
+
+  /** A session is live when not revoked and issued under the account's current epoch. */
+  isLive(sessionId: string, currentEpoch: number): boolean {
+    const session = this.#sessions.get(sessionId);
+    return session !== undefined && session.revokedAt === null && session.epoch === currentEpoch;
+  }
+}

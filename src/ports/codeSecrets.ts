@@ -1,0 +1,12 @@
+import type { CodeBinding, CodeCheck, CodeOutcome, CodeState } from '../domain/verificationCode.ts';
+
+/**
+ * Derives and checks codes and link tokens with a key only the host holds. Pure and
+ * synchronous, so guards may call it: the same binding and counter always give the same code,
+ * and nothing derived ever needs to be stored.
+ */
+export interface CodeSecrets {
+  code(binding: CodeBinding, counter: number, digits: number): string;
+  linkToken(binding: CodeBinding, counter: number): string;
+  check(state: CodeState, check: Omit<CodeCheck, 'hostKey'>): { readonly outcome: CodeOutcome; readonly next: CodeState };
+}
