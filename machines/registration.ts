@@ -244,7 +244,7 @@ export const createRegistrationMachine = (deps: ChallengeDeps) => {
       },
       registered: { type: 'final' },
       alreadyRegistered: { type: 'final' },
-      locked: { type: 'final' },
+      locked: { type: 'final', entry: assign({ notice: { code: 'flow_locked', retryAfterMs: policy.code.flowLockMs } satisfies Notice }) },
       cancelled: { type: 'final', entry: assign({ passwordHash: null }) },
       timedOut: { type: 'final', entry: assign({ passwordHash: null }) },
     },

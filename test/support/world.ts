@@ -1,0 +1,26 @@
+import * as E from 'fp-ts/lib/Either.js';
+import { expect } from 'vitest';
+import { createMemoryWorld, type MemoryWorld, type MemoryWorldOptions } from '../../src/adapters/memory/index.ts';
+import { registrationFlow } from '../../src/flows/registration.ts';
+import { createRuntime, type FlowRuntime, type StepReply, type StepResult } from '../../src/runtime/runtime.ts';
+import type { FlowError } from '../../src/domain/errors.ts';
+
+export interface TestHost {
+  readonly world: MemoryWorld;
+  readonly runtime: FlowRuntime;
+}
+
+export const testHost = (options: MemoryWorldOptions = {}): TestHost => {
+  const world = createMemoryWorld(options);
+  return { world, runtime: createRuntime(world, [registrationFlow(world)]) };
+};
+
+export const ok = (result: StepResult): StepReply => {
+  if (E.isLeft(result)) expect.fail(`expected success, got ${result.left.code}: ${result.left.message}`);
+  return result.right;
+};
+
+export const fail = (result: StepResult): FlowError => {
+  if (E.isRight(result)) expect.fail(`expected an error, got state ${result.right.view.state}`);
+  return result.left;
+};
