@@ -23,11 +23,11 @@ export interface FlowDefinition<TMachine extends AnyStateMachine = AnyStateMachi
   readonly version: number;
   readonly machine: TMachine;
   /** Events a client may send, decoded at the boundary. Internal events are not in it. */
-  readonly clientEvents: t.Type<TClientEvent, unknown, unknown>;
+  readonly clientEvents: t.Decoder<unknown, TClientEvent>;
   /** The context codec: a restored context that does not decode is refused. */
   readonly context: t.Decoder<unknown, unknown>;
   /** Decodes the input a flow starts with (raw, from the host). */
-  readonly input: t.Type<TInput, unknown, unknown>;
+  readonly input: t.Decoder<unknown, TInput>;
   /**
    * Builds the machine's input from the decoded start input: random nonces and deadlines are
    * fixed here, through the ports, so the machine itself stays pure.

@@ -28,6 +28,8 @@ export interface StepReply {
   readonly nextDeadline: number | null;
   /** True when this answer is the stored one for a request id seen before. */
   readonly replayed: boolean;
+  /** Effects saved but not yet run (a port failed); `drain` runs them later under the same keys. */
+  readonly pendingEffects: number;
 }
 
 export type StepResult = E.Either<FlowError, StepReply>;
@@ -104,6 +106,7 @@ export const createRuntime = (ports: FlowPorts, definitions: readonly FlowDefini
     view: definition.view(snapshot as never),
     nextDeadline: snapshot.status === 'active' ? definition.nextDeadline(snapshot as never) : null,
     replayed,
+    pendingEffects: envelope.outbox.length,
   });
 
   const persist = (snapshot: AnyMachineSnapshot): FlowEnvelope['snapshot'] => {
@@ -181,8 +184,9 @@ export const createRuntime = (ports: FlowPorts, definitions: readonly FlowDefini
       try {
         feedback = await runEffect(entry, flowId, ports, at);
       } catch {
-        // The entry stays pending; the next drain, or the host's retry, runs it again under the same key.
-        return E.left(flowError('port_failure', `The effect ${entry.effect.type} could not be run; it stays pending.`));
+        // The step itself is saved; the entry stays pending and the next drain runs it again
+        // under the same idempotency key. The caller sees the saved state and the pending count.
+        return E.right(replyFor(loaded.right.definition, loaded.right.envelope, loaded.right.snapshot));
       }
       const committed = await commit(loaded.right, feedback === undefined ? undefined : { ...feedback, at }, at, { done: entry.key, strict: false });
       // Another writer moved the flow on; it owns the rest of the outbox now.
