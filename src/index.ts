@@ -1,0 +1,57 @@
+/**
+ * account-flows: registration and password recovery as XState machines over a pure domain
+ * model, hosted by one runtime contract with injected ports.
+ *
+ * The in-memory adapters live at `account-flows/memory` and the bundled common-password list at
+ * `account-flows/common-passwords`, so a host that brings its own pays for neither.
+ */
+
+// domain
+export * from './domain/errors.ts';
+export * from './domain/time.ts';
+export * from './domain/policy.ts';
+export * from './domain/budget.ts';
+export * from './domain/phone.ts';
+export * from './domain/email.ts';
+export * from './domain/handle.ts';
+export * from './domain/password.ts';
+export * from './domain/verificationCode.ts';
+export * from './domain/hotp.ts';
+export * from './domain/totp.ts';
+export * from './domain/account.ts';
+export * from './domain/effects.ts';
+export * from './domain/messages.ts';
+export { decodeWith, eventCodec } from './domain/decode.ts';
+
+// ports
+export type * from './ports/accountDirectory.ts';
+export type * from './ports/audit.ts';
+export type * from './ports/blockedNumbers.ts';
+export type * from './ports/budgets.ts';
+export type * from './ports/clock.ts';
+export type * from './ports/codeSecrets.ts';
+export type * from './ports/flowStore.ts';
+export type { DeliveryResult, Messenger, OutboundMessage } from './ports/messenger.ts';
+export type * from './ports/passwordBlocklist.ts';
+export type * from './ports/passwordHasher.ts';
+export type * from './ports/random.ts';
+export type * from './ports/realNameProvider.ts';
+export type * from './ports/sessions.ts';
+
+// runtime
+export * from './runtime/runtime.ts';
+export * from './runtime/envelope.ts';
+export * from './runtime/flowDefinition.ts';
+export type { FlowPorts } from './runtime/ports.ts';
+export * from './runtime/scheduler.ts';
+
+// machines and their flow definitions
+export * from '../machines/registration.ts';
+export * from './flows/registration.ts';
+
+// adapters with no large data and no Node-only API
+export { VirtualClock, systemClock } from './adapters/clocks.ts';
+export { cryptoRandom, seededRandom } from './adapters/random.ts';
+export { hmacCodeSecrets } from './adapters/codeSecrets.ts';
+export { scryptHasher, testOnlyHasher } from './adapters/hashers.ts';
+export { WallClockScheduler } from './adapters/wallClockScheduler.ts';
