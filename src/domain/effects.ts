@@ -46,7 +46,12 @@ export interface Audit {
 
 export interface SubmitRealName {
   readonly type: 'submitRealName';
-  readonly params: { readonly accountId: string; readonly attempt: number };
+  readonly params: {
+    readonly accountId: string;
+    readonly attempt: number;
+    /** The provider's own handle for documents the user gave it; never an ID number. */
+    readonly reference: string;
+  };
 }
 
 export interface SetRealNameStatus {

@@ -33,6 +33,7 @@ export const PUBLIC_ERROR_CODES = [
   'flow_finished',
   'second_factor_required',
   'action_held',
+  'already_verified',
 ] as const;
 
 export const INTERNAL_ERROR_CODES = [

@@ -59,7 +59,7 @@ export const runEffect = async (entry: OutboxEntry, flowId: string, ports: FlowP
     }
     case 'submitRealName': {
       const result = await ports.realNameProvider.submit(
-        { accountId: effect.params.accountId as AccountId, flowId, attempt: effect.params.attempt },
+        { accountId: effect.params.accountId as AccountId, flowId, attempt: effect.params.attempt, reference: effect.params.reference },
         entry.key,
       );
       return result.accepted ? undefined : { type: 'provider.unavailable' };

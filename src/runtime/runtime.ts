@@ -4,6 +4,7 @@
  * time or randomness: the clock and the random source are ports.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import type * as t from 'io-ts';
 import type { AnyMachineSnapshot, AnyStateMachine } from 'xstate';
 import { decodeWith } from '../domain/decode.ts';
 import { EFFECT_TYPES } from '../domain/effects.ts';
@@ -47,6 +48,12 @@ const MAX_EFFECTS_PER_DRAIN = 64;
 export interface FlowRuntime {
   start(name: string, rawInput: unknown, session?: HostSession, requestId?: string): Promise<StepResult>;
   send(flowId: string, rawEvent: unknown, session?: HostSession, requestId?: string): Promise<StepResult>;
+  /**
+   * Steps a flow with an event the host itself vouches for (a provider's webhook, say), decoded
+   * with `codec` instead of the flow's client codec. Such events are kept out of the client
+   * codec, so no client can forge them through `send`; the host authenticates the source first.
+   */
+  deliver(flowId: string, rawEvent: unknown, codec: t.Decoder<unknown, MachineEvent>, requestId?: string): Promise<StepResult>;
   /** Wakes a flow at a deadline; harmless when nothing is due. */
   tick(flowId: string): Promise<StepResult>;
   /** Runs pending outbox entries, e.g. after a crash between saving and running them. */
@@ -227,6 +234,20 @@ export const createRuntime = (ports: FlowPorts, definitions: readonly FlowDefini
     return settle(flowId, requestId);
   };
 
+  const deliver = async (flowId: string, rawEvent: unknown, codec: t.Decoder<unknown, MachineEvent>, requestId?: string): Promise<StepResult> => {
+    const loaded = await load(flowId);
+    if (E.isLeft(loaded)) return loaded;
+    // Providers retry webhooks; their delivery id as request id makes a retry harmless.
+    const remembered = rememberedReply(loaded.right.envelope, requestId);
+    if (remembered !== undefined) return E.right(remembered);
+    const decoded = decodeWith(codec, rawEvent);
+    if (E.isLeft(decoded)) return decoded;
+    const at = ports.clock.now();
+    const committed = await commit(loaded.right, { ...decoded.right, at }, at, { strict: true, ...(requestId === undefined ? {} : { requestId }) });
+    if (E.isLeft(committed)) return committed;
+    return settle(flowId, requestId);
+  };
+
   /** Drains the outbox, then records the settled answer for the request id, if any. */
   const settle = async (flowId: string, requestId: string | undefined): Promise<StepResult> => {
     const drained = await drain(flowId);
@@ -281,5 +302,5 @@ export const createRuntime = (ports: FlowPorts, definitions: readonly FlowDefini
     return E.isLeft(committed) ? committed : drain(flowId);
   };
 
-  return { start, send, tick, drain, read, ports };
+  return { start, send, deliver, tick, drain, read, ports };
 };

@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { expect } from 'vitest';
 import { createMemoryWorld, type MemoryWorld, type MemoryWorldOptions } from '../../src/adapters/memory/index.ts';
+import { realNameFlow } from '../../src/flows/realName.ts';
 import { registrationFlow } from '../../src/flows/registration.ts';
 import { createRuntime, type FlowRuntime, type StepReply, type StepResult } from '../../src/runtime/runtime.ts';
 import type { FlowError } from '../../src/domain/errors.ts';
@@ -12,7 +13,7 @@ export interface TestHost {
 
 export const testHost = (options: MemoryWorldOptions = {}): TestHost => {
   const world = createMemoryWorld(options);
-  return { world, runtime: createRuntime(world, [registrationFlow(world)]) };
+  return { world, runtime: createRuntime(world, [registrationFlow(world), realNameFlow(world)]) };
 };
 
 export const ok = (result: StepResult): StepReply => {

@@ -1,14 +1,13 @@
-import type { AccountId } from '../../domain/account.ts';
-import type { RealNameProvider } from '../../ports/realNameProvider.ts';
+import type { RealNameProvider, RealNameSubmission } from '../../ports/realNameProvider.ts';
 
 /** Accepts every submission and remembers it; the verdict is sent to the flow by the test. */
 export class MemoryRealNameProvider implements RealNameProvider {
-  readonly submissions: { readonly accountId: AccountId; readonly flowId: string; readonly attempt: number }[] = [];
+  readonly submissions: RealNameSubmission[] = [];
   readonly #seen = new Set<string>();
 
   constructor(private readonly available: () => boolean = () => true) {}
 
-  async submit(request: { readonly accountId: AccountId; readonly flowId: string; readonly attempt: number }, idempotencyKey: string): Promise<{ readonly accepted: boolean }> {
+  async submit(request: RealNameSubmission, idempotencyKey: string): Promise<{ readonly accepted: boolean }> {
     if (!this.available()) return { accepted: false };
     if (!this.#seen.has(idempotencyKey)) {
       this.#seen.add(idempotencyKey);
