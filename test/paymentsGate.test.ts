@@ -17,7 +17,6 @@ const account = (overrides: Partial<Account> = {}): Account => ({
   status: 'active',
   createdAt: 0,
   realName: 'verified',
-  secondFactor: { totp: false, backupCodesLeft: 0 },
   sensitiveHoldUntil: null,
   ...overrides,
 });

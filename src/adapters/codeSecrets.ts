@@ -1,4 +1,6 @@
-import { checkCode, deriveCode, deriveLinkToken } from '../domain/verificationCode.ts';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { checkCode, deriveCode, deriveLinkToken, encodeFields } from '../domain/verificationCode.ts';
 import type { CodeSecrets } from '../ports/codeSecrets.ts';
 
 /**
@@ -12,5 +14,14 @@ export const hmacCodeSecrets = (hostKey: Uint8Array): CodeSecrets => {
     code: (binding, counter, digits) => deriveCode(key, binding, counter, digits),
     linkToken: (binding, counter) => deriveLinkToken(key, binding, counter),
     check: (state, check) => checkCode(state, { ...check, hostKey: key }),
+    secretBytes: (label, fields, length) => {
+      // HMAC-SHA256 in counter mode: as many 32-byte blocks as asked for, each domain-separated.
+      const out = new Uint8Array(length);
+      for (let block = 0; block * 32 < length; block++) {
+        const bytes = hmac(sha256, key, encodeFields([`account-flows/${label}/v1`, String(block), ...fields]));
+        out.set(bytes.subarray(0, Math.min(32, length - block * 32)), block * 32);
+      }
+      return out;
+    },
   };
 };

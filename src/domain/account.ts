@@ -36,7 +36,6 @@ export interface Account {
   readonly status: 'active' | 'deactivated';
   readonly createdAt: Instant;
   readonly realName: RealNameStatus;
-  readonly secondFactor: { readonly totp: boolean; readonly backupCodesLeft: number };
   /** After a recovery, sensitive actions (channel changes, payments) wait until this instant. */
   readonly sensitiveHoldUntil: Instant | null;
 }

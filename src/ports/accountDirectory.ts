@@ -48,6 +48,5 @@ export interface AccountDirectory {
     readonly idempotencyKey: string;
   }): Promise<EpochGuardedResult | { readonly ok: false; readonly reason: 'channel_taken' }>;
   setRealName(id: AccountId, status: RealNameStatus, idempotencyKey: string): Promise<void>;
-  setSecondFactor(id: AccountId, secondFactor: Account['secondFactor'], idempotencyKey: string): Promise<void>;
   friendsOf(id: AccountId): Promise<readonly Friendship[]>;
 }

@@ -9,4 +9,9 @@ export interface CodeSecrets {
   code(binding: CodeBinding, counter: number, digits: number): string;
   linkToken(binding: CodeBinding, counter: number): string;
   check(state: CodeState, check: Omit<CodeCheck, 'hostKey'>): { readonly outcome: CodeOutcome; readonly next: CodeState };
+  /**
+   * Key material derived for a labelled purpose (a TOTP secret, backup codes): re-derivable
+   * from the same fields, so it never has to be stored in plain text.
+   */
+  secretBytes(label: 'totp' | 'backup-codes', fields: readonly string[], length: number): Uint8Array;
 }

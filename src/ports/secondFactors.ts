@@ -1,5 +1,6 @@
 import type { AccountId } from '../domain/account.ts';
 import type { Instant } from '../domain/time.ts';
+import type { TotpFactor } from '../domain/totp.ts';
 
 export type SecondFactorCheck = 'ok' | 'wrong' | 'replayed' | 'not_enrolled';
 
@@ -16,7 +17,7 @@ export interface SecondFactors {
   verify(accountId: AccountId, code: string, at: Instant, idempotencyKey: string): Promise<SecondFactorCheck>;
   enroll(
     accountId: AccountId,
-    factor: { readonly secretRef: string; readonly enrolledAt: Instant; readonly backupCodeHashes: readonly string[] },
+    enrollment: { readonly factor: TotpFactor; readonly backupCodeHashes: readonly string[] },
     idempotencyKey: string,
   ): Promise<void>;
   /** Only manual review may call this (see machines/manualReview.ts). */

@@ -20,6 +20,7 @@ export interface LoginRecord {
 }
 
 export interface Sessions {
+  get(sessionId: string): Promise<Session | undefined>;
   list(accountId: AccountId): Promise<readonly Session[]>;
   /** Revokes every live session of the account except `keep`; returns how many it ended. */
   revokeAllExcept(accountId: AccountId, keep: string | null, at: Instant, idempotencyKey: string): Promise<number>;

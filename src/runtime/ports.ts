@@ -11,6 +11,7 @@ import type { PasswordBlocklist } from '../ports/passwordBlocklist.ts';
 import type { PasswordHasher } from '../ports/passwordHasher.ts';
 import type { RandomSource } from '../ports/random.ts';
 import type { RealNameProvider } from '../ports/realNameProvider.ts';
+import type { SecondFactors } from '../ports/secondFactors.ts';
 import type { Sessions } from '../ports/sessions.ts';
 
 /** Everything a host injects. One bundle serves every flow definition. */
@@ -29,5 +30,6 @@ export interface FlowPorts {
   readonly blockedNumbers: BlockedNumbers;
   readonly passwordBlocklist: PasswordBlocklist;
   readonly realNameProvider: RealNameProvider;
+  readonly secondFactors: SecondFactors;
   readonly locale: Locale;
 }

@@ -57,7 +57,6 @@ export class MemoryDirectory implements AccountDirectory {
       status: 'active',
       createdAt: input.at,
       realName: 'not_started',
-      secondFactor: { totp: false, backupCodesLeft: 0 },
       sensitiveHoldUntil: null,
     };
     this.#accounts.set(id, account);
@@ -102,10 +101,6 @@ export class MemoryDirectory implements AccountDirectory {
 
   async setRealName(id: AccountId, status: RealNameStatus, idempotencyKey: string): Promise<void> {
     this.#once(idempotencyKey, () => this.#update(id, (a) => ({ ...a, realName: status })));
-  }
-
-  async setSecondFactor(id: AccountId, secondFactor: Account['secondFactor'], idempotencyKey: string): Promise<void> {
-    this.#once(idempotencyKey, () => this.#update(id, (a) => ({ ...a, secondFactor })));
   }
 
   async friendsOf(id: AccountId): Promise<readonly Friendship[]> {

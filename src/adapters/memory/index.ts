@@ -18,6 +18,7 @@ import { MemoryDirectory } from './directory.ts';
 import { MemoryFlowStore } from './flowStore.ts';
 import { MemoryMessenger } from './messenger.ts';
 import { MemoryRealNameProvider } from './realNameProvider.ts';
+import { MemorySecondFactors } from './secondFactors.ts';
 import { MemorySessions } from './sessions.ts';
 
 export interface MemoryWorld extends FlowPorts {
@@ -30,6 +31,7 @@ export interface MemoryWorld extends FlowPorts {
   readonly audit: MemoryAudit;
   readonly blockedNumbers: MemoryBlockedNumbers;
   readonly realNameProvider: MemoryRealNameProvider;
+  readonly secondFactors: MemorySecondFactors;
 }
 
 export interface MemoryWorldOptions {
@@ -51,11 +53,13 @@ export const createMemoryWorld = (options: MemoryWorldOptions = {}): MemoryWorld
     throw new RangeError(e.message);
   })(makePolicy(options.policy ?? {}));
   const random = seededRandom(options.seed ?? 1);
+  const codeSecrets = hmacCodeSecrets(random.bytes(32));
   return {
     policy,
     clock: new VirtualClock(options.start),
     random,
-    codeSecrets: hmacCodeSecrets(random.bytes(32)),
+    codeSecrets,
+    secondFactors: new MemorySecondFactors(codeSecrets, policy),
     messenger: options.messenger ?? new MemoryMessenger(),
     directory: new MemoryDirectory(),
     sessions: new MemorySessions(),

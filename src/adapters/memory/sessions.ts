@@ -16,6 +16,10 @@ export class MemorySessions implements Sessions {
     return session;
   }
 
+  async get(sessionId: string): Promise<Session | undefined> {
+    return this.#sessions.get(sessionId);
+  }
+
   async list(accountId: AccountId): Promise<readonly Session[]> {
     return [...this.#sessions.values()].filter((s) => s.accountId === accountId);
   }
