@@ -17,12 +17,15 @@ export class VirtualClock implements Clock {
   }
 
   advanceBy(ms: number): Instant {
-    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`A virtual clock cannot move by ${ms} ms.`);
+    // The sum is checked too: two huge finite moves would otherwise leave the clock at Infinity.
+    if (!Number.isFinite(ms) || ms < 0 || !Number.isFinite(this.#now + ms)) throw new RangeError(`A virtual clock cannot move by ${ms} ms.`);
     this.#now += ms;
     return this.#now;
   }
 
+  /** Moves to `at` if it is later; an earlier instant leaves the clock where it is. */
   advanceTo(at: Instant): Instant {
+    if (!Number.isFinite(at)) throw new RangeError(`A virtual clock cannot move to ${at}.`);
     if (at > this.#now) this.#now = at;
     return this.#now;
   }

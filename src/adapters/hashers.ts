@@ -11,6 +11,10 @@ const constantTimeEqualBytes = (a: Uint8Array, b: Uint8Array): boolean => {
   return diff === 0;
 };
 
+// A malformed stored hash (truncated, odd hex, another scheme) verifies nothing; it never throws.
+const SCRYPT_STORED = /^scrypt\$([1-9][0-9]{0,9})\$([1-9][0-9]{0,5})\$([1-9][0-9]{0,5})\$((?:[0-9a-fA-F]{2})+)\$((?:[0-9a-fA-F]{2}){32})$/;
+const TEST_STORED = /^test-sha256\$((?:[0-9a-fA-F]{2})+)\$((?:[0-9a-fA-F]{2}){32})$/;
+
 /**
  * scrypt (pure JS, so it runs in any runtime) with OWASP's minimum of N=2^17, r=8, p=1.
  * The stored form is `scrypt$N$r$p$salt$hash`, so parameters can be raised later.
@@ -22,9 +26,16 @@ export const scryptHasher = (random: RandomSource, params: { readonly N: number;
     return `scrypt$${params.N}$${params.r}$${params.p}$${bytesToHex(salt)}$${bytesToHex(dk)}`;
   },
   async verify(password, stored) {
-    const [kind, N, r, p, salt, hash] = stored.split('$');
-    if (kind !== 'scrypt' || N === undefined || r === undefined || p === undefined || salt === undefined || hash === undefined) return false;
-    const dk = await scryptAsync(utf8ToBytes(password), hexToBytes(salt), { N: Number(N), r: Number(r), p: Number(p), dkLen: 32 });
+    const parts = SCRYPT_STORED.exec(stored);
+    if (parts === null) return false;
+    const [, N, r, p, salt, hash] = parts as unknown as [string, string, string, string, string, string];
+    let dk: Uint8Array;
+    try {
+      dk = await scryptAsync(utf8ToBytes(password), hexToBytes(salt), { N: Number(N), r: Number(r), p: Number(p), dkLen: 32 });
+    } catch {
+      // N not a power of two, or parameters beyond scrypt's memory limit: not a hash we made.
+      return false;
+    }
     return constantTimeEqualBytes(dk, hexToBytes(hash));
   },
 });
@@ -39,8 +50,9 @@ export const testOnlyHasher = (random: RandomSource): PasswordHasher => ({
     return `test-sha256$${salt}$${bytesToHex(sha256(utf8ToBytes(salt + password)))}`;
   },
   async verify(password, stored) {
-    const [kind, salt, hash] = stored.split('$');
-    if (kind !== 'test-sha256' || salt === undefined || hash === undefined) return false;
+    const parts = TEST_STORED.exec(stored);
+    if (parts === null) return false;
+    const [, salt, hash] = parts as unknown as [string, string, string];
     return constantTimeEqualBytes(sha256(utf8ToBytes(salt + password)), hexToBytes(hash));
   },
 });

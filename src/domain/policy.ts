@@ -4,6 +4,7 @@
  * rules incoherent is refused with an error naming the field.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import { isSupportedCountry } from 'libphonenumber-js/max';
 import { type FlowError, flowError } from './errors.ts';
 import { DAY, HOUR, MINUTE, SECOND, type Duration } from './time.ts';
 
@@ -75,6 +76,10 @@ export interface Policy {
     /** Accepted steps either side of the current one, for clock drift. */
     readonly skewSteps: number;
     readonly backupCodes: number;
+    /** An enrollment shows its secret for at most this long before it must start again. */
+    readonly enrollmentTtlMs: Duration;
+    /** The issuer authenticator apps show beside the account (`otpauth://` URI). */
+    readonly issuer: string;
   };
   /** Any flow ends, by success or timeout, within this virtual time of its start. */
   readonly flowMaxLifetimeMs: Duration;
@@ -128,7 +133,7 @@ export const DEFAULT_POLICY: Policy = {
     evidenceRetentionMs: 30 * DAY,
   },
   recovery: { sensitiveHoldMs: 24 * HOUR },
-  totp: { periodSeconds: 30, digits: 6, skewSteps: 1, backupCodes: 10 },
+  totp: { periodSeconds: 30, digits: 6, skewSteps: 1, backupCodes: 10, enrollmentTtlMs: 10 * MINUTE, issuer: 'account-flows' },
   flowMaxLifetimeMs: 30 * DAY,
 };
 
@@ -160,6 +165,8 @@ export const POLICY_SOURCES: Readonly<Record<string, string>> = {
   'recovery.sensitiveHoldMs': 'common practice after recovery (Apple, Google hold sensitive changes)',
   totp: 'RFC 6238 (30 s step; §5.2 one step of skew)',
   'totp.backupCodes': 'ten single-use codes, as GitHub and Google issue',
+  'totp.enrollmentTtlMs': 'one sitting, like a code (NIST SP 800-63B §5.1.3.2): a secret on screen should not wait for days',
+  'totp.issuer': 'Google Authenticator Key Uri Format (issuer names the service in the app)',
   flowMaxLifetimeMs: 'bounds every flow: outlasts the friend window plus dispute wait and a review plus its dispute window',
 };
 
@@ -188,19 +195,18 @@ export const makePolicy = (overrides: PolicyOverrides = {}): E.Either<FlowError,
   return problem === undefined ? E.right(policy) : E.left(problem);
 };
 
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === 'object' && u !== null && !Array.isArray(u);
+
 const mergeInto = (base: unknown, override: unknown, path: string): E.Either<FlowError, unknown> => {
   if (override === undefined) return E.right(base);
-  if (Array.isArray(base)) {
-    return Array.isArray(override) ? E.right(override) : E.left(invalid(path, 'must be a list'));
-  }
+  if (Array.isArray(base)) return replaceList(base, override, path);
   if (typeof base === 'object' && base !== null) {
-    if (typeof override !== 'object' || override === null || Array.isArray(override)) {
-      return E.left(invalid(path, 'must be an object'));
-    }
+    if (!isRecord(override)) return E.left(invalid(path, 'must be an object'));
     const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
     for (const [key, value] of Object.entries(override)) {
       const at = path === '' ? key : `${path}.${key}`;
-      if (!(key in out)) return E.left(invalid(at, 'is not a policy field'));
+      // Own fields only: `toString` or `__proto__` are not policy fields.
+      if (!Object.hasOwn(out, key)) return E.left(invalid(at, 'is not a policy field'));
       const child = mergeInto(out[key], value, at);
       if (E.isLeft(child)) return child;
       out[key] = child.right;
@@ -209,6 +215,32 @@ const mergeInto = (base: unknown, override: unknown, path: string): E.Either<Flo
   }
   if (typeof base !== typeof override) return E.left(invalid(path, `must be a ${typeof base}`));
   return E.right(override);
+};
+
+/**
+ * A list replaces the default list whole; each item must have the shape of the default's items
+ * (every field, of the same type, and no other), so the checks below never meet a hole.
+ */
+const replaceList = (base: readonly unknown[], override: unknown, path: string): E.Either<FlowError, unknown> => {
+  if (!Array.isArray(override)) return E.left(invalid(path, 'must be a list'));
+  const template: unknown = base[0];
+  if (template === undefined) return E.right(override);
+  const items: unknown[] = [];
+  for (let i = 0; i < override.length; i++) {
+    const at = `${path}.${i}`;
+    const item: unknown = override[i];
+    if (isRecord(template)) {
+      if (!isRecord(item)) return E.left(invalid(at, 'must be an object'));
+      const missing = Object.keys(template).find((key) => item[key] === undefined);
+      if (missing !== undefined) return E.left(invalid(`${at}.${missing}`, 'is required'));
+    } else if (item === undefined) {
+      return E.left(invalid(at, `must be a ${typeof template}`));
+    }
+    const merged = mergeInto(template, item, at);
+    if (E.isLeft(merged)) return merged;
+    items.push(merged.right);
+  }
+  return E.right(items);
 };
 
 const invalid = (field: string, why: string): FlowError =>
@@ -256,7 +288,11 @@ const findIncoherence = (p: Policy): FlowError | undefined => {
     positiveInt('handle.minLength', p.handle.minLength),
     ['handle.maxLength', Number.isSafeInteger(p.handle.maxLength) && p.handle.maxLength >= p.handle.minLength, 'must be an integer at least handle.minLength'],
     ...rateRuleChecks('handle.checks', p.handle.checks),
-    ['phone.allowedRegions', p.phone.allowedRegions.length > 0 && p.phone.allowedRegions.every((r) => /^[A-Z]{2}$/.test(r)), 'must be a non-empty list of ISO 3166 alpha-2 codes'],
+    [
+      'phone.allowedRegions',
+      p.phone.allowedRegions.length > 0 && p.phone.allowedRegions.every((r) => /^[A-Z]{2}$/.test(r) && isSupportedCountry(r)),
+      'must be a non-empty list of ISO 3166 alpha-2 regions that have phone numbers',
+    ],
     positiveInt('realName.providerTimeoutMs', p.realName.providerTimeoutMs),
     positiveInt('realName.maxSubmissions', p.realName.maxSubmissions),
     positiveInt('friends.required', p.friends.required),
@@ -280,6 +316,9 @@ const findIncoherence = (p: Policy): FlowError | undefined => {
     nonNegativeInt('totp.skewSteps', p.totp.skewSteps),
     ['totp.skewSteps', p.totp.skewSteps <= 2, 'must be at most 2 (RFC 6238 §5.2 advises one step)'],
     positiveInt('totp.backupCodes', p.totp.backupCodes),
+    positiveInt('totp.enrollmentTtlMs', p.totp.enrollmentTtlMs),
+    // A colon separates issuer from account in the URI's label; some apps split before decoding.
+    ['totp.issuer', p.totp.issuer.trim() !== '' && p.totp.issuer.length <= 64 && !p.totp.issuer.includes(':'), 'must be 1-64 characters without a colon'],
     positiveInt('flowMaxLifetimeMs', p.flowMaxLifetimeMs),
     [
       'flowMaxLifetimeMs',
