@@ -4,7 +4,7 @@
  * and e-mail recovery and binding all use these functions, so their rules cannot drift apart.
  */
 import * as t from 'io-ts';
-import type { PublicErrorCode } from '../src/domain/errors.ts';
+import { PUBLIC_ERROR_CODES, type PublicErrorCode } from '../src/domain/errors.ts';
 import type { Policy } from '../src/domain/policy.ts';
 import type { Instant } from '../src/domain/time.ts';
 import { type CodeOutcome, type CodePurpose, CodeState, issueCode } from '../src/domain/verificationCode.ts';
@@ -15,10 +15,9 @@ import type { CodeSecrets } from '../src/ports/codeSecrets.ts';
 // ---------------------------------------------------------------------------------------------
 
 /** What the last refused step was, for the caller: never a secret, never an account's existence. */
-export const Notice = t.readonly(
-  t.intersection([t.type({ code: t.string }), t.partial({ retryAfterMs: t.number })]),
-);
-export type Notice = { readonly code: PublicErrorCode | 'delivery_failed'; readonly retryAfterMs?: number };
+const NoticeCode = t.keyof(Object.fromEntries([...PUBLIC_ERROR_CODES, 'delivery_failed'].map((c) => [c, null])) as Record<PublicErrorCode | 'delivery_failed', null>);
+export const Notice = t.readonly(t.intersection([t.type({ code: NoticeCode }), t.partial({ retryAfterMs: t.number })]));
+export type Notice = t.TypeOf<typeof Notice>;
 
 export const ChallengeContext = t.type({
   flowId: t.string,

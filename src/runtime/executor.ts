@@ -2,7 +2,8 @@
  * Runs one outbox entry through the ports and says what the flow should hear back. Every call
  * passes the entry's idempotency key, so an entry run again after a crash has no second effect.
  */
-import type { Effect } from '../domain/effects.ts';
+import type { Account } from '../domain/account.ts';
+import type { Effect, MessageTemplate } from '../domain/effects.ts';
 import type { Email } from '../domain/email.ts';
 import type { AccountId } from '../domain/account.ts';
 import type { Handle } from '../domain/handle.ts';
@@ -15,6 +16,29 @@ import type { FlowPorts } from './ports.ts';
 
 /** An event the runtime feeds back into the flow; `at` is added by the runtime. */
 export type Feedback = { readonly type: string; readonly [key: string]: unknown };
+
+const resetLink = (ports: FlowPorts, flowId: string, token: string): string =>
+  `${ports.resetLinkBase}?flow=${encodeURIComponent(flowId)}&token=${encodeURIComponent(token)}`;
+
+/** Sends a template to every channel bound to the account, each under its own key. */
+const notifyAccount = async (ports: FlowPorts, accountId: AccountId, template: MessageTemplate, key: string): Promise<number> => {
+  const account = await ports.directory.get(accountId);
+  if (account === undefined) return 0;
+  let told = 0;
+  for (const message of messagesFor(ports, account, template)) {
+    const result = await ports.messenger.send(message, `${key}:${message.channel}`);
+    if (result.ok) told++;
+  }
+  return told;
+};
+
+const messagesFor = (ports: FlowPorts, account: Account, template: MessageTemplate): OutboundMessage[] => {
+  const rendered = renderMessage(template, ports.locale, {});
+  return [
+    ...(account.phone === null ? [] : [{ channel: 'sms' as const, to: account.phone.value, text: rendered.text, locale: ports.locale }]),
+    ...(account.email === null ? [] : [{ channel: 'email' as const, to: account.email.value, subject: rendered.subject, text: rendered.text, locale: ports.locale }]),
+  ];
+};
 
 export const runEffect = async (entry: OutboxEntry, flowId: string, ports: FlowPorts, at: Instant): Promise<Feedback | undefined> => {
   const effect = entry.effect as Effect;
@@ -31,7 +55,8 @@ export const runEffect = async (entry: OutboxEntry, flowId: string, ports: FlowP
       if (!p.deliver) return { type: 'delivery.sent' };
       const minutes = Math.round((p.template === 'recovery.link' ? ports.policy.code.emailLinkTtlMs : ports.policy.code.ttlMs) / 60_000);
       const code = ports.codeSecrets.code(p.binding, p.counter, ports.policy.code.digits);
-      const rendered = renderMessage(p.template, ports.locale, { code, minutes });
+      const link = p.withLink === true ? resetLink(ports, flowId, ports.codeSecrets.linkToken(p.binding, p.counter)) : undefined;
+      const rendered = renderMessage(p.template, ports.locale, { code, minutes, ...(link === undefined ? {} : { link }) });
       const message: OutboundMessage =
         p.channel === 'sms'
           ? { channel: 'sms', to: p.to as Phone, text: rendered.text, locale: ports.locale }
@@ -64,8 +89,71 @@ export const runEffect = async (entry: OutboxEntry, flowId: string, ports: FlowP
       );
       return result.accepted ? undefined : { type: 'provider.unavailable' };
     }
+    case 'notifyChannels': {
+      await notifyAccount(ports, effect.params.accountId as AccountId, effect.params.template, entry.key);
+      return undefined;
+    }
+    case 'completeRecovery': {
+      const p = effect.params;
+      const id = p.accountId as AccountId;
+      const reset = await ports.directory.resetPassword({
+        id,
+        expectedEpoch: p.expectedEpoch,
+        passwordHash: p.passwordHash,
+        holdSensitiveUntil: at + ports.policy.recovery.sensitiveHoldMs,
+        idempotencyKey: `${entry.key}:password`,
+      });
+      if (!reset.ok) return { type: 'recovery.refused', reason: reset.reason };
+      const revokedSessions = await ports.sessions.revokeAllExcept(id, null, at, `${entry.key}:sessions`);
+      const channelsTold = await notifyAccount(ports, id, 'recovery.completed', `${entry.key}:notify`);
+      const logins = await ports.sessions.recentLogins(id, 5);
+      const factors = await ports.secondFactors.status(id);
+      await ports.audit.record({ at, flowId, kind: 'recovery.completed', accountId: id, detail: { path: p.path, revokedSessions, channelsTold } }, `${entry.key}:audit`);
+      const offers = [
+        ...(reset.account.phone === null ? ['bindPhone'] : []),
+        ...(reset.account.email === null ? ['bindEmail'] : []),
+        ...(factors.totp ? [] : ['enableTotp']),
+      ];
+      return {
+        type: 'recovery.applied',
+        revokedSessions,
+        channelsTold,
+        offers,
+        recentLogins: logins.map((l) => ({ at: l.at, device: l.device, place: l.place, sessionId: l.sessionId })),
+      };
+    }
+    case 'revokeSession': {
+      const session = await ports.sessions.get(effect.params.sessionId);
+      // Only the recovered account's own sessions: a flow is never a way to sign others out.
+      if (session !== undefined && session.accountId === effect.params.accountId) await ports.sessions.revoke(session.id, at);
+      return undefined;
+    }
+    case 'enrollSecondFactor': {
+      const p = effect.params;
+      await ports.secondFactors.enroll(p.accountId as AccountId, { factor: p.factor, backupCodeHashes: p.backupCodeHashes }, entry.key);
+      return undefined;
+    }
     case 'setRealNameStatus': {
       await ports.directory.setRealName(effect.params.accountId as AccountId, effect.params.status, entry.key);
+      return undefined;
+    }
+    case 'bindChannel': {
+      const p = effect.params;
+      const channel = p.channel.kind === 'phone' ? { kind: 'phone' as const, value: p.channel.value as Phone } : { kind: 'email' as const, value: p.channel.value as Email };
+      const result = await ports.directory.bindChannel({ id: p.accountId as AccountId, expectedEpoch: p.expectedEpoch, channel, at, idempotencyKey: entry.key });
+      if (!result.ok) return { type: 'binding.conflict', reason: result.reason };
+      // The directory's own timestamp: a re-run after a crash gets the first run's answer, not a new `at`.
+      const bound = channel.kind === 'phone' ? result.account.phone : result.account.email;
+      return { type: 'binding.applied', verifiedAt: bound?.verifiedAt ?? at };
+    }
+    case 'notifyAddress': {
+      const p = effect.params;
+      const rendered = renderMessage(p.template, ports.locale, {});
+      const message: OutboundMessage =
+        p.channel === 'sms'
+          ? { channel: 'sms', to: p.to as Phone, text: rendered.text, locale: ports.locale }
+          : { channel: 'email', to: p.to as Email, subject: rendered.subject, text: rendered.text, locale: ports.locale };
+      await ports.messenger.send(message, entry.key);
       return undefined;
     }
   }

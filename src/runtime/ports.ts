@@ -32,4 +32,6 @@ export interface FlowPorts {
   readonly realNameProvider: RealNameProvider;
   readonly secondFactors: SecondFactors;
   readonly locale: Locale;
+  /** Where the reset page lives; e-mail links are `${resetLinkBase}?flow=…&token=…`. */
+  readonly resetLinkBase: string;
 }

@@ -71,5 +71,6 @@ export const createMemoryWorld = (options: MemoryWorldOptions = {}): MemoryWorld
     passwordBlocklist: commonPasswordBlocklist(),
     realNameProvider: new MemoryRealNameProvider(),
     locale: options.locale ?? 'en',
+    resetLinkBase: 'https://accounts.example/recover',
   };
 };
