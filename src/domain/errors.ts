@@ -34,6 +34,8 @@ export const PUBLIC_ERROR_CODES = [
   'second_factor_required',
   'action_held',
   'already_verified',
+  'already_enrolled',
+  'channel_unchanged',
 ] as const;
 
 export const INTERNAL_ERROR_CODES = [

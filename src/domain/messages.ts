@@ -29,6 +29,7 @@ const TEMPLATES: Record<Locale, Record<MessageTemplate, Text>> = {
     'recovery.completed': () => ({ subject: 'Your password was reset', body: 'Your password was just reset and every other session was signed out. If this was not you, contact support at once to dispute it.' }),
     'recovery.started': () => ({ subject: 'Account recovery started', body: 'Someone started recovering your account. If this was not you, sign in and stop it, or contact support.' }),
     'channel.changed': () => ({ subject: 'Your contact details changed', body: 'A phone number or e-mail address on your account was changed. If this was not you, contact support at once.' }),
+    'secondFactor.enabled': () => ({ subject: 'Two-step verification is on', body: 'Two-step verification with an authenticator app was just turned on for your account. If this was not you, contact support at once.' }),
   },
   'zh-CN': {
     'registration.code': (v) => ({ subject: '注册验证码', body: `您的注册验证码为 ${v.code}，${v.minutes} 分钟内有效。` }),
@@ -38,6 +39,7 @@ const TEMPLATES: Record<Locale, Record<MessageTemplate, Text>> = {
     'recovery.completed': () => ({ subject: '密码已重置', body: '您的密码刚刚被重置，其他所有登录设备均已退出。如非本人操作，请立即联系客服申诉。' }),
     'recovery.started': () => ({ subject: '账号找回已发起', body: '有人正在找回您的账号。如非本人操作，请登录并终止，或联系客服。' }),
     'channel.changed': () => ({ subject: '联系方式已变更', body: '您账号绑定的手机号或邮箱已变更。如非本人操作，请立即联系客服。' }),
+    'secondFactor.enabled': () => ({ subject: '两步验证已开启', body: '您的账号刚刚开启了身份验证器两步验证。如非本人操作，请立即联系客服。' }),
   },
 };
 

@@ -1,20 +1,23 @@
 /**
  * TOTP as a second factor, as pure data and functions.
  *
- * Unlike a verification code, a TOTP secret cannot be derived from the host key: it has to be
- * shown to the user once (QR code) and then kept, because the authenticator app keeps it too.
- * So flows and accounts hold only a `secretRef` — an opaque name for the secret in the host's
- * encrypted secret store — and the secret bytes are passed in at the moment of verification.
- * The secret itself comes from the host's random source (`totpSecretFromBytes`), never from here.
+ * A TOTP secret is shown to the user once (QR code) and kept by the authenticator app. Flows and
+ * accounts hold only a `secretRef`; the bytes are derived again from it with the host key
+ * (`CodeSecrets.secretBytes('totp', [secretRef], TOTP_SECRET_BYTES)`, machines/totpEnrollment.ts
+ * builds the reference from account, flow and a random nonce) and passed in at the moment of
+ * verification, so no secret ever rests in plain text. `totpSecretFromBytes` only encodes them.
  *
  * Replay protection is the factor's `lastUsedStep`: a code is accepted only for a step after
  * the last accepted one, so a code seen over someone's shoulder is dead once used. That state
  * belongs to the account (through its directory port), not to one flow, or a second flow
  * could replay the code.
  *
- * Backup codes are formatted and normalised here; hashing them is the host's hasher port's job.
+ * Backup codes are formatted, normalised and hashed here: a machine hashes them at confirmation,
+ * and the host's store compares hashes, so both must agree on one function.
  */
 import * as O from 'fp-ts/lib/Option.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import * as t from 'io-ts';
 import { constantTimeEqual, HotpAlgorithm, hotp, totpStep } from './hotp.ts';
 import type { Policy } from './policy.ts';
@@ -307,6 +310,16 @@ export const normaliseBackupCode = (input: string): O.Option<string> => {
   if (s.length !== BACKUP_CODE_CHARS || ![...s].every((ch) => CROCKFORD.includes(ch))) return O.none;
   return O.some(`${s.slice(0, 5)}-${s.slice(5)}`);
 };
+
+/**
+ * The stored form of a backup code in its canonical form (see `normaliseBackupCode`). Backup codes
+ * carry ~50 bits from the host's secret derivation, so a fast hash is enough to keep them from
+ * resting in plain text (unlike passwords, they are not human-chosen).
+ *
+ * @example
+ * hashBackupCode('7k2mq-x9d4c'); // 64 hex characters
+ */
+export const hashBackupCode = (code: string): string => bytesToHex(sha256(utf8ToBytes(code)));
 
 /** Bytes to 5-bit characters, most significant bit first, the last group zero-filled. */
 const bitsToChars = (bytes: Uint8Array, alphabet: string): string => {

@@ -42,6 +42,12 @@ export interface FlowDefinition<TMachine extends AnyStateMachine = AnyStateMachi
   view(snapshot: SnapshotFrom<TMachine>): FlowView;
   /** The next instant at which the flow must be woken with `clock.tick`, if any. */
   nextDeadline(snapshot: SnapshotFrom<TMachine>): Instant | null;
+  /**
+   * View fields that show the user a secret (a TOTP secret, backup codes). The runtime leaves
+   * them out of the replies it stores for retried requests, so the secret never rests in the
+   * flow store; a retry gets the answer without them and can `read` the flow again.
+   */
+  readonly secretViewFields?: readonly string[];
 }
 
 /** An event as the machine receives it: decoded, enriched and stamped with `at`. */

@@ -116,6 +116,13 @@ export const createRuntime = (ports: FlowPorts, definitions: readonly FlowDefini
     pendingEffects: envelope.outbox.length,
   });
 
+  /** A reply as it may rest in the store: without the view fields that show a secret. */
+  const storable = (definition: FlowDefinition, reply: StepReply): StepReply => {
+    const hidden = definition.secretViewFields ?? [];
+    if (hidden.length === 0) return reply;
+    return { ...reply, view: Object.fromEntries(Object.entries(reply.view).filter(([key]) => !hidden.includes(key))) as FlowView };
+  };
+
   const persist = (snapshot: AnyMachineSnapshot): FlowEnvelope['snapshot'] => {
     const { value, context, status } = snapshot;
     return { value: value as FlowEnvelope['snapshot']['value'], context, status };
@@ -168,7 +175,7 @@ export const createRuntime = (ports: FlowPorts, definitions: readonly FlowDefini
     const withReply: FlowEnvelope =
       options.requestId === undefined
         ? nextEnvelope
-        : { ...nextEnvelope, replies: [...envelope.replies, { requestId: options.requestId, reply }].slice(-REPLY_MEMORY) };
+        : { ...nextEnvelope, replies: [...envelope.replies, { requestId: options.requestId, reply: storable(definition, reply) }].slice(-REPLY_MEMORY) };
     let saved: boolean;
     try {
       saved = await ports.store.replace(withReply, envelope.version);
@@ -255,7 +262,7 @@ export const createRuntime = (ports: FlowPorts, definitions: readonly FlowDefini
     const loaded = await load(flowId);
     if (E.isLeft(loaded)) return drained;
     const { envelope } = loaded.right;
-    const replies = envelope.replies.map((r) => (r.requestId === requestId ? { requestId, reply: drained.right } : r));
+    const replies = envelope.replies.map((r) => (r.requestId === requestId ? { requestId, reply: storable(loaded.right.definition, drained.right) } : r));
     await ports.store.replace({ ...envelope, version: envelope.version + 1, replies }, envelope.version);
     return E.right({ ...drained.right, version: envelope.version + 1 });
   };

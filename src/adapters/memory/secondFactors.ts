@@ -1,18 +1,13 @@
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import * as O from 'fp-ts/lib/Option.js';
 import type { AccountId } from '../../domain/account.ts';
 import type { Policy } from '../../domain/policy.ts';
 import type { Instant } from '../../domain/time.ts';
-import { normaliseBackupCode, TOTP_SECRET_BYTES, type TotpFactor, useTotpFactor } from '../../domain/totp.ts';
+import { hashBackupCode, normaliseBackupCode, TOTP_SECRET_BYTES, type TotpFactor, useTotpFactor } from '../../domain/totp.ts';
 import type { CodeSecrets } from '../../ports/codeSecrets.ts';
 import type { SecondFactorCheck, SecondFactors } from '../../ports/secondFactors.ts';
 
-/**
- * Backup codes carry ~50 bits from the host's secret derivation, so a fast hash is enough to
- * keep them from resting in plain text (unlike passwords, they are not human-chosen).
- */
-export const hashBackupCode = (code: string): string => bytesToHex(sha256(utf8ToBytes(code)));
+// The machine hashes at confirmation and this store compares: one function, from the domain.
+export { hashBackupCode };
 
 interface Enrolled {
   readonly factor: TotpFactor;
