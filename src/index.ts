@@ -48,6 +48,10 @@ export * from './runtime/scheduler.ts';
 // machines and their flow definitions
 export * from '../machines/registration.ts';
 export * from './flows/registration.ts';
+export * from '../machines/totpEnrollment.ts';
+export * from './flows/totpEnrollment.ts';
+export * from '../machines/binding.ts';
+export * from './flows/binding.ts';
 
 // adapters with no large data and no Node-only API
 export { VirtualClock, systemClock } from './adapters/clocks.ts';
