@@ -150,3 +150,16 @@ describe('runtime', () => {
     expect(fail(await host.runtime.start('nope', {}))).toMatchObject({ code: 'invalid_input', field: 'flow' });
   });
 });
+
+describe('runtime: idempotent starts', () => {
+  it('should land a start retried with the same request id on the same flow', async () => {
+    const host = testHost();
+    const first = ok(await host.runtime.start('registration', {}, undefined, 'start-1'));
+    const again = ok(await host.runtime.start('registration', {}, undefined, 'start-1'));
+    expect(again.flowId).toBe(first.flowId);
+    expect(again.replayed).toBe(true);
+    const other = ok(await host.runtime.start('registration', {}, undefined, 'start-2'));
+    expect(other.flowId).not.toBe(first.flowId);
+    expect(host.world.store.ids()).toHaveLength(2);
+  });
+});

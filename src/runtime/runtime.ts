@@ -14,6 +14,8 @@ import { runEffect } from './executor.ts';
 import { type FlowDefinition, type FlowView, type MachineEvent, TICK, type TrustedFacts } from './flowDefinition.ts';
 import type { FlowPorts } from './ports.ts';
 import { pureTransition } from './transition.ts';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { bytesToId } from './ids.ts';
 
 export interface HostSession {
@@ -273,7 +275,12 @@ export const createRuntime = (ports: FlowPorts, definitions: readonly FlowDefini
     const decoded = decodeWith(definition.input, rawInput);
     if (E.isLeft(decoded)) return decoded;
     const trusted = facts(session);
-    const flowId = bytesToId(ports.random.bytes(16));
+    // A start retried with its request id must land on the same flow, not open a second one.
+    const flowId = requestId === undefined ? bytesToId(ports.random.bytes(16)) : bytesToId(sha256(utf8ToBytes(`${name}\u0000${requestId}`)).subarray(0, 16));
+    if (requestId !== undefined) {
+      const existing = await read(flowId);
+      if (E.isRight(existing)) return E.right({ ...existing.right, replayed: true });
+    }
     let input;
     try {
       input = await definition.prepareInput(decoded.right, trusted, ports, flowId);
