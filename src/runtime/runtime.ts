@@ -13,7 +13,7 @@ import { FlowEnvelope, type OutboxEntry, REPLY_MEMORY, SCHEMA_VERSION } from './
 import { runEffect } from './executor.ts';
 import { type FlowDefinition, type FlowView, type MachineEvent, TICK, type TrustedFacts } from './flowDefinition.ts';
 import type { FlowPorts } from './ports.ts';
-import { pureTransition } from './transition.ts';
+import { observedTransition, pureTransition, type TakenTransition } from './transition.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { bytesToId } from './ids.ts';
@@ -47,6 +47,23 @@ const ANONYMOUS: HostSession = { actor: null, sessionId: null };
 /** A bound on effects run per call, so a machine that loops on its own feedback cannot hang a host. */
 const MAX_EFFECTS_PER_DRAIN = 64;
 
+/** What one applied step did: for coverage, traces and invariant checks in simulations. */
+export interface StepObservation {
+  readonly flowId: string;
+  readonly machine: string;
+  readonly event: string;
+  readonly at: number;
+  readonly from: AnyMachineSnapshot;
+  readonly to: AnyMachineSnapshot;
+  readonly transitions: readonly TakenTransition[];
+  readonly effects: readonly OutboxEntry[];
+}
+
+export interface RuntimeOptions {
+  /** Called after every applied step, before it is saved; must not throw or modify anything. */
+  readonly observe?: (step: StepObservation) => void;
+}
+
 export interface FlowRuntime {
   start(name: string, rawInput: unknown, session?: HostSession, requestId?: string): Promise<StepResult>;
   send(flowId: string, rawEvent: unknown, session?: HostSession, requestId?: string): Promise<StepResult>;
@@ -70,7 +87,8 @@ export interface FlowRuntime {
  * const started = await runtime.start('registration', {});
  * await runtime.send(flowId, { type: 'phone.submit', phone: '+8613800138000' });
  */
-export const createRuntime = (ports: FlowPorts, definitions: readonly FlowDefinition[]): FlowRuntime => {
+export const createRuntime = (ports: FlowPorts, definitions: readonly FlowDefinition[], runtimeOptions: RuntimeOptions = {}): FlowRuntime => {
+  const { observe } = runtimeOptions;
   const byName = new Map(definitions.map((d) => [d.name, d]));
 
   const facts = (session: HostSession): TrustedFacts => ({ at: ports.clock.now(), actor: session.actor, sessionId: session.sessionId });
@@ -154,15 +172,16 @@ export const createRuntime = (ports: FlowPorts, definitions: readonly FlowDefini
       } else if (!snapshot.can(event as never)) {
         if (options.strict) return E.left(flowError('event_not_accepted', `"${event.type}" is not possible in this step.`, { field: 'type' }));
       } else {
-        let stepped;
+        let stepped: [AnyMachineSnapshot, readonly { type: string; params?: unknown }[], readonly TakenTransition[]];
         try {
-          stepped = pureTransition(definition.machine, snapshot, event);
+          stepped = observe === undefined ? [...pureTransition(definition.machine, snapshot, event), []] : observedTransition(definition.machine, snapshot, event);
         } catch {
           return E.left(flowError('invalid_input', `"${event.type}" could not be applied; nothing changed.`, { field: 'type' }));
         }
-        const [after, actions] = stepped;
+        const [after, actions, transitions] = stepped;
         next = after;
         newEntries = outboxFrom(envelope.flowId, envelope.version + 1, actions);
+        observe?.({ flowId: envelope.flowId, machine: definition.name, event: event.type, at, from: snapshot, to: after, transitions, effects: newEntries });
       }
     }
     const nextEnvelope: FlowEnvelope = {

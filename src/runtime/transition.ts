@@ -11,9 +11,22 @@ export interface EmittedAction {
   readonly params?: unknown;
 }
 
+/** One transition taken: its source state, event and which of that event's branches it was. */
+export interface TakenTransition {
+  readonly source: string;
+  readonly event: string;
+  readonly branch: number;
+}
+
 interface Scope {
   readonly scope: unknown;
   actions: EmittedAction[];
+  taken: TakenTransition[] | null;
+}
+
+interface TransitionLike {
+  readonly source: { readonly id: string; readonly transitions: ReadonlyMap<string, readonly unknown[]> };
+  readonly eventType: string;
 }
 
 const scopes = new WeakMap<AnyStateMachine, Scope>();
@@ -22,7 +35,16 @@ const scopeFor = (machine: AnyStateMachine): Scope => {
   const cached = scopes.get(machine);
   if (cached !== undefined) return cached;
   const self = createActor(machine);
-  const holder: Scope = { scope: undefined, actions: [] };
+  const holder: Scope = { scope: undefined, actions: [], taken: null };
+  // xstate reports each microstep's transitions to inspectors; recording them (only when asked)
+  // gives coverage by (source state, event, guard branch) without a second evaluation.
+  self.system.inspect((inspection: { type: string; _transitions?: readonly TransitionLike[] }) => {
+    if (holder.taken === null || inspection.type !== '@xstate.microstep') return;
+    for (const taken of inspection._transitions ?? []) {
+      const branches = taken.source.transitions.get(taken.eventType) ?? [];
+      holder.taken.push({ source: taken.source.id, event: taken.eventType, branch: branches.indexOf(taken) });
+    }
+  });
   (holder as { scope: unknown }).scope = {
     self,
     defer: () => {},
@@ -65,3 +87,16 @@ export function pureTransition(
     holder.actions = [];
   }
 }
+
+/** Like `pureTransition`, and also says which transitions the step took. */
+export const observedTransition = (machine: AnyStateMachine, snapshot: AnyMachineSnapshot, event: { readonly type: string }): [AnyMachineSnapshot, EmittedAction[], TakenTransition[]] => {
+  const holder = scopeFor(machine);
+  const taken: TakenTransition[] = [];
+  holder.taken = taken;
+  try {
+    const [next, actions] = pureTransition(machine, snapshot, event);
+    return [next, actions, taken];
+  } finally {
+    holder.taken = null;
+  }
+};
