@@ -37,6 +37,7 @@ export type * from './ports/passwordHasher.ts';
 export type * from './ports/random.ts';
 export type * from './ports/realNameProvider.ts';
 export type * from './ports/sessions.ts';
+export type * from './ports/supportQueue.ts';
 
 // runtime
 export * from './runtime/runtime.ts';
@@ -52,6 +53,13 @@ export * from '../machines/totpEnrollment.ts';
 export * from './flows/totpEnrollment.ts';
 export * from '../machines/binding.ts';
 export * from './flows/binding.ts';
+export * from '../machines/manualReview.ts';
+export * from './flows/manualReview.ts';
+export * from './domain/reviewTicket.ts';
+export * from './domain/friendAssist.ts';
+export * from '../machines/friendAssist.ts';
+export * from './flows/friendAssist.ts';
+export type * from './ports/inApp.ts';
 
 // adapters with no large data and no Node-only API
 export { VirtualClock, systemClock } from './adapters/clocks.ts';

@@ -3,6 +3,7 @@
  * before anything runs them, and the host's executor turns each into port calls. No effect
  * carries a secret: a code is derived again at send time from its binding and counter.
  */
+import type { FriendBudgetRule } from './friendAssist.ts';
 import type { TotpFactor } from './totp.ts';
 import type { CodeBinding } from './verificationCode.ts';
 
@@ -14,7 +15,10 @@ export type MessageTemplate =
   | 'recovery.completed'
   | 'recovery.started'
   | 'channel.changed'
-  | 'secondFactor.enabled';
+  | 'secondFactor.enabled'
+  | 'recovery.refusedByFriend'
+  | 'review.approved'
+  | 'review.secondFactorReset';
 
 export interface DeliverCode {
   readonly type: 'deliverCode';
@@ -110,6 +114,66 @@ export interface NotifyAddress {
   readonly params: { readonly channel: 'sms' | 'email'; readonly to: string; readonly template: MessageTemplate };
 }
 
+/**
+ * Tells a nominated friend, inside the app, that the holder of `accountId` asked them to vouch,
+ * naming the flow they confirm or refuse in. `friendId` null tells nobody: a nominee who is no
+ * friend of the account, or any nominee of an unknown account, so every nomination emits the
+ * same effects and an unknown account's flow takes the same steps.
+ */
+export interface NotifyFriend {
+  readonly type: 'notifyFriend';
+  readonly params: { readonly friendId: string | null; readonly accountId: string | null; readonly flowId: string };
+}
+
+export type OwnerNotice = 'friendAssist.started' | 'friendAssist.refused';
+
+/** Tells the account's own live sessions, inside the app; `accountId` null tells nobody. */
+export interface NotifyOwner {
+  readonly type: 'notifyOwner';
+  readonly params: { readonly accountId: string | null; readonly notice: OwnerNotice; readonly flowId: string };
+}
+
+/**
+ * Spends one unit of a shared budget, atomically; the flow hears `budget.allowed { key }` or
+ * `budget.refused { key, retryAfterMs }`, so a count that depends on it (a friend's vouch) is
+ * decided by the port, never by an earlier peek two flows could both pass.
+ */
+export interface ConsumeBudget {
+  readonly type: 'consumeBudget';
+  readonly params: { readonly key: string; readonly rule: FriendBudgetRule };
+}
+
+/**
+ * Puts a manual-review ticket in the support queue. It names the flow, never the evidence: agents
+ * read the evidence from the flow (`manualReviewAgentView`), so it lives in one place and is
+ * deleted in one place. `accountId` null: nothing matched what the person named.
+ */
+export interface OpenTicket {
+  readonly type: 'openTicket';
+  readonly params: { readonly ticketId: string; readonly accountId: string | null; readonly agentDueAt: number };
+}
+
+/** Whose turn it is on an open ticket, and by when. */
+export interface UpdateTicket {
+  readonly type: 'updateTicket';
+  readonly params: { readonly ticketId: string; readonly awaiting: 'agent' | 'user'; readonly dueAt: number };
+}
+
+export interface CloseTicket {
+  readonly type: 'closeTicket';
+  readonly params: { readonly ticketId: string; readonly outcome: 'approved' | 'rejected' | 'timed_out' | 'abandoned' | 'stopped_by_owner' | 'withdrawn' };
+}
+
+/**
+ * Removes every enrolled second factor of the account — only while it is still at
+ * `expectedEpoch` and active — and tells every bound channel. Only manual review emits it, after
+ * an agent's approval said so and the dispute window passed undisputed.
+ */
+export interface ResetSecondFactor {
+  readonly type: 'resetSecondFactor';
+  readonly params: { readonly accountId: string; readonly expectedEpoch: number };
+}
+
 export type Effect =
   | DeliverCode
   | CreateAccount
@@ -122,7 +186,14 @@ export type Effect =
   | RevokeSession
   | EnrollSecondFactor
   | BindChannel
-  | NotifyAddress;
+  | NotifyAddress
+  | NotifyFriend
+  | NotifyOwner
+  | ConsumeBudget
+  | OpenTicket
+  | UpdateTicket
+  | CloseTicket
+  | ResetSecondFactor;
 export type EffectType = Effect['type'];
 
 export const EFFECT_TYPES: ReadonlySet<string> = new Set<EffectType>([
@@ -138,4 +209,11 @@ export const EFFECT_TYPES: ReadonlySet<string> = new Set<EffectType>([
   'enrollSecondFactor',
   'bindChannel',
   'notifyAddress',
+  'notifyFriend',
+  'notifyOwner',
+  'consumeBudget',
+  'openTicket',
+  'updateTicket',
+  'closeTicket',
+  'resetSecondFactor',
 ]);

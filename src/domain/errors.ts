@@ -36,6 +36,11 @@ export const PUBLIC_ERROR_CODES = [
   'already_verified',
   'already_enrolled',
   'channel_unchanged',
+  'channel_taken',
+  'not_permitted',
+  'window_closed',
+  'replacements_exhausted',
+  'token_invalid',
 ] as const;
 
 export const INTERNAL_ERROR_CODES = [

@@ -21,6 +21,8 @@ export interface AccountDirectory {
   findByPhone(phone: Phone): Promise<Account | undefined>;
   findByEmail(email: Email): Promise<Account | undefined>;
   isHandleTaken(handle: Handle): Promise<boolean>;
+  /** The account whose handle this is, ignoring case. */
+  findByHandle(handle: Handle): Promise<Account | undefined>;
   /** Creates the account only if neither the phone nor the handle (ignoring case) is taken. */
   create(input: {
     readonly phone: Phone;

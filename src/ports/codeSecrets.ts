@@ -10,8 +10,9 @@ export interface CodeSecrets {
   linkToken(binding: CodeBinding, counter: number): string;
   check(state: CodeState, check: Omit<CodeCheck, 'hostKey'>): { readonly outcome: CodeOutcome; readonly next: CodeState };
   /**
-   * Key material derived for a labelled purpose (a TOTP secret, backup codes): re-derivable
-   * from the same fields, so it never has to be stored in plain text.
+   * Key material derived for a labelled purpose (a TOTP secret, backup codes, the requester's
+   * token of a friend-assisted recovery): re-derivable from the same fields, so it never has to
+   * be stored in plain text.
    */
-  secretBytes(label: 'totp' | 'backup-codes', fields: readonly string[], length: number): Uint8Array;
+  secretBytes(label: 'totp' | 'backup-codes' | 'friend-requester', fields: readonly string[], length: number): Uint8Array;
 }

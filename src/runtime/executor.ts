@@ -8,7 +8,8 @@ import type { Email } from '../domain/email.ts';
 import type { AccountId } from '../domain/account.ts';
 import type { Handle } from '../domain/handle.ts';
 import type { Phone } from '../domain/phone.ts';
-import { renderMessage } from '../domain/messages.ts';
+import { friendBudgetRule } from '../domain/friendAssist.ts';
+import { renderInAppNotice, renderMessage } from '../domain/messages.ts';
 import type { Instant } from '../domain/time.ts';
 import type { OutboundMessage } from '../ports/messenger.ts';
 import type { OutboxEntry } from './envelope.ts';
@@ -155,6 +156,56 @@ export const runEffect = async (entry: OutboxEntry, flowId: string, ports: FlowP
           : { channel: 'email', to: p.to as Email, subject: rendered.subject, text: rendered.text, locale: ports.locale };
       await ports.messenger.send(message, entry.key);
       return undefined;
+    }
+    case 'consumeBudget': {
+      const decision = await ports.budgets.consume(effect.params.key, friendBudgetRule(ports.policy, effect.params.rule), at, entry.key);
+      return decision.allowed
+        ? { type: 'budget.allowed', key: effect.params.key }
+        : { type: 'budget.refused', key: effect.params.key, retryAfterMs: decision.retryAfterMs };
+    }
+    case 'notifyFriend': {
+      const p = effect.params;
+      // Null targets are the padding that keeps an unknown account's flow step for step with a real one's.
+      if (p.friendId === null || p.accountId === null) return undefined;
+      const about = await ports.directory.get(p.accountId as AccountId);
+      if (about === undefined) return undefined;
+      const text = renderInAppNotice('friendAssist.asked', ports.locale, about.handle);
+      await ports.inApp.notify(p.friendId as AccountId, { kind: 'friendAssist.asked', flowId: p.flowId, accountHandle: about.handle, text }, entry.key);
+      return undefined;
+    }
+    case 'notifyOwner': {
+      const p = effect.params;
+      if (p.accountId === null) return undefined;
+      const owner = await ports.directory.get(p.accountId as AccountId);
+      if (owner === undefined) return undefined;
+      const text = renderInAppNotice(p.notice, ports.locale, owner.handle);
+      await ports.inApp.notify(owner.id, { kind: p.notice, flowId: p.flowId, accountHandle: owner.handle, text }, entry.key);
+      return undefined;
+    }
+    case 'openTicket': {
+      const p = effect.params;
+      await ports.supportQueue.open({ ticketId: p.ticketId, accountId: p.accountId as AccountId | null, at, agentDueAt: p.agentDueAt }, entry.key);
+      return undefined;
+    }
+    case 'updateTicket': {
+      await ports.supportQueue.update(effect.params.ticketId, { awaiting: effect.params.awaiting, dueAt: effect.params.dueAt }, entry.key);
+      return undefined;
+    }
+    case 'closeTicket': {
+      await ports.supportQueue.close(effect.params.ticketId, effect.params.outcome, at, entry.key);
+      return undefined;
+    }
+    case 'resetSecondFactor': {
+      const id = effect.params.accountId as AccountId;
+      const account = await ports.directory.get(id);
+      // A password change or deactivation during the dispute window outranks the approval.
+      if (account === undefined || account.status !== 'active' || account.securityEpoch !== effect.params.expectedEpoch) {
+        return { type: 'secondFactor.resetRefused', reason: account === undefined ? 'not_found' : account.status !== 'active' ? 'deactivated' : 'stale_epoch' };
+      }
+      await ports.secondFactors.reset(id, `${entry.key}:reset`);
+      const channelsTold = await notifyAccount(ports, id, 'review.secondFactorReset', `${entry.key}:notify`);
+      await ports.audit.record({ at, flowId, kind: 'review.secondFactorReset', accountId: id, detail: { channelsTold } }, `${entry.key}:audit`);
+      return { type: 'secondFactor.reset' };
     }
   }
 };

@@ -15,6 +15,8 @@ export interface TrustedFacts {
   /** The signed-in account acting, from the host's session; null when nobody is signed in. */
   readonly actor: string | null;
   readonly sessionId: string | null;
+  /** The actor's role as the host vouches for it ('agent': customer support); absent means 'user'. */
+  readonly role?: 'user' | 'agent';
 }
 
 export interface FlowDefinition<TMachine extends AnyStateMachine = AnyStateMachine, TClientEvent = unknown, TInput = unknown> {
@@ -48,6 +50,12 @@ export interface FlowDefinition<TMachine extends AnyStateMachine = AnyStateMachi
    * flow store; a retry gets the answer without them and can `read` the flow again.
    */
   readonly secretViewFields?: readonly string[];
+  /**
+   * Fields for the caller of one `send` alone, chosen by the host session that sent it (a friend
+   * sees why their own confirmation did not count; the requester never does). The runtime adds
+   * them to that reply only: never to a stored reply, a replay or a `read`.
+   */
+  callerView?(snapshot: SnapshotFrom<TMachine>, facts: TrustedFacts): Readonly<Record<string, unknown>>;
 }
 
 /** An event as the machine receives it: decoded, enriched and stamped with `at`. */

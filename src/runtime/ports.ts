@@ -6,6 +6,7 @@ import type { Budgets } from '../ports/budgets.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { CodeSecrets } from '../ports/codeSecrets.ts';
 import type { FlowStore } from '../ports/flowStore.ts';
+import type { InAppNotifier } from '../ports/inApp.ts';
 import type { Locale, Messenger } from '../ports/messenger.ts';
 import type { PasswordBlocklist } from '../ports/passwordBlocklist.ts';
 import type { PasswordHasher } from '../ports/passwordHasher.ts';
@@ -13,6 +14,7 @@ import type { RandomSource } from '../ports/random.ts';
 import type { RealNameProvider } from '../ports/realNameProvider.ts';
 import type { SecondFactors } from '../ports/secondFactors.ts';
 import type { Sessions } from '../ports/sessions.ts';
+import type { SupportQueue } from '../ports/supportQueue.ts';
 
 /** Everything a host injects. One bundle serves every flow definition. */
 export interface FlowPorts {
@@ -31,6 +33,10 @@ export interface FlowPorts {
   readonly passwordBlocklist: PasswordBlocklist;
   readonly realNameProvider: RealNameProvider;
   readonly secondFactors: SecondFactors;
+  /** Notices inside the app: friends asked to vouch, owners warned of a recovery. */
+  readonly inApp: InAppNotifier;
+  /** Where manual-review tickets wait for an agent. */
+  readonly supportQueue: SupportQueue;
   readonly locale: Locale;
   /** Where the reset page lives; e-mail links are `${resetLinkBase}?flow=…&token=…`. */
   readonly resetLinkBase: string;

@@ -22,6 +22,8 @@ export interface HostSession {
   /** The signed-in account, as the host's own session layer established it. */
   readonly actor: string | null;
   readonly sessionId: string | null;
+  /** What the host's session layer says the actor is; a support agent acts as 'agent'. Default 'user'. */
+  readonly role?: 'user' | 'agent';
 }
 
 export interface StepReply {
@@ -91,7 +93,7 @@ export const createRuntime = (ports: FlowPorts, definitions: readonly FlowDefini
   const { observe } = runtimeOptions;
   const byName = new Map(definitions.map((d) => [d.name, d]));
 
-  const facts = (session: HostSession): TrustedFacts => ({ at: ports.clock.now(), actor: session.actor, sessionId: session.sessionId });
+  const facts = (session: HostSession): TrustedFacts => ({ at: ports.clock.now(), actor: session.actor, sessionId: session.sessionId, role: session.role ?? 'user' });
 
   const load = async (flowId: string): Promise<E.Either<FlowError, Loaded>> => {
     if (typeof flowId !== 'string' || flowId.length === 0 || flowId.length > 128) {
@@ -259,7 +261,19 @@ export const createRuntime = (ports: FlowPorts, definitions: readonly FlowDefini
     if (E.isLeft(enriched)) return enriched;
     const committed = await commit(loaded.right, { ...enriched.right, at: trusted.at }, trusted.at, { strict: true, ...(requestId === undefined ? {} : { requestId }) });
     if (E.isLeft(committed)) return committed;
-    return settle(flowId, requestId);
+    return withCallerView(definition, await settle(flowId, requestId), trusted);
+  };
+
+  /**
+   * Adds the fields only this caller may see (`FlowDefinition.callerView`) to this one reply. They
+   * are added after the reply was stored for its request id, so no replay and no `read` shows them.
+   */
+  const withCallerView = async (definition: FlowDefinition, result: StepResult, trusted: TrustedFacts): Promise<StepResult> => {
+    if (definition.callerView === undefined || E.isLeft(result)) return result;
+    const loaded = await load(result.right.flowId);
+    if (E.isLeft(loaded)) return result;
+    const own = definition.callerView(loaded.right.snapshot as never, trusted);
+    return Object.keys(own).length === 0 ? result : E.right({ ...result.right, view: { ...result.right.view, ...own } });
   };
 
   const deliver = async (flowId: string, rawEvent: unknown, codec: t.Decoder<unknown, MachineEvent>, requestId?: string): Promise<StepResult> => {

@@ -2,8 +2,10 @@ import * as E from 'fp-ts/lib/Either.js';
 import { expect } from 'vitest';
 import { createMemoryWorld, type MemoryWorld, type MemoryWorldOptions } from '../../src/adapters/memory/index.ts';
 import { bindingFlow } from '../../src/flows/binding.ts';
+import { manualReviewFlow } from '../../src/flows/manualReview.ts';
 import { realNameFlow } from '../../src/flows/realName.ts';
 import { emailRecoveryFlow, smsRecoveryFlow } from '../../src/flows/channelRecovery.ts';
+import { friendAssistFlow } from '../../src/flows/friendAssist.ts';
 import { registrationFlow } from '../../src/flows/registration.ts';
 import { totpEnrollmentFlow } from '../../src/flows/totpEnrollment.ts';
 import { createRuntime, type FlowRuntime, type StepReply, type StepResult } from '../../src/runtime/runtime.ts';
@@ -16,7 +18,7 @@ export interface TestHost {
 
 export const testHost = (options: MemoryWorldOptions = {}): TestHost => {
   const world = createMemoryWorld(options);
-  return { world, runtime: createRuntime(world, [registrationFlow(world), realNameFlow(world), smsRecoveryFlow(world), emailRecoveryFlow(world), totpEnrollmentFlow(world), bindingFlow(world)]) };
+  return { world, runtime: createRuntime(world, [registrationFlow(world), realNameFlow(world), smsRecoveryFlow(world), emailRecoveryFlow(world), totpEnrollmentFlow(world), bindingFlow(world), manualReviewFlow(world), friendAssistFlow(world)]) };
 };
 
 export const ok = (result: StepResult): StepReply => {

@@ -38,6 +38,11 @@ export class MemoryDirectory implements AccountDirectory {
     return this.#byHandle.has(handleKey(handle));
   }
 
+  async findByHandle(handle: Handle): Promise<Account | undefined> {
+    const id = this.#byHandle.get(handleKey(handle));
+    return id === undefined ? undefined : this.#accounts.get(id);
+  }
+
   async create(input: { readonly phone: Phone; readonly handle: Handle; readonly passwordHash: string; readonly at: Instant; readonly idempotencyKey: string }): Promise<CreateAccountResult> {
     return this.#once(input.idempotencyKey, () => this.createNow(input));
   }

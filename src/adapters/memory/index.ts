@@ -16,10 +16,12 @@ import { MemoryBlockedNumbers } from './blockedNumbers.ts';
 import { MemoryBudgets } from './budgets.ts';
 import { MemoryDirectory } from './directory.ts';
 import { MemoryFlowStore } from './flowStore.ts';
+import { MemoryInAppNotifier } from './inApp.ts';
 import { MemoryMessenger } from './messenger.ts';
 import { MemoryRealNameProvider } from './realNameProvider.ts';
 import { MemorySecondFactors } from './secondFactors.ts';
 import { MemorySessions } from './sessions.ts';
+import { MemorySupportQueue } from './supportQueue.ts';
 
 export interface MemoryWorld extends FlowPorts {
   readonly clock: VirtualClock;
@@ -32,6 +34,8 @@ export interface MemoryWorld extends FlowPorts {
   readonly blockedNumbers: MemoryBlockedNumbers;
   readonly realNameProvider: MemoryRealNameProvider;
   readonly secondFactors: MemorySecondFactors;
+  readonly supportQueue: MemorySupportQueue;
+  readonly inApp: MemoryInAppNotifier;
 }
 
 export interface MemoryWorldOptions {
@@ -70,6 +74,8 @@ export const createMemoryWorld = (options: MemoryWorldOptions = {}): MemoryWorld
     blockedNumbers: new MemoryBlockedNumbers(options.blocked),
     passwordBlocklist: commonPasswordBlocklist(),
     realNameProvider: new MemoryRealNameProvider(),
+    inApp: new MemoryInAppNotifier(),
+    supportQueue: new MemorySupportQueue(),
     locale: options.locale ?? 'en',
     resetLinkBase: 'https://accounts.example/recover',
   };

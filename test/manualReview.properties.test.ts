@@ -1,0 +1,194 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { AnyMachineSnapshot, AnyStateMachine } from 'xstate';
+import { createManualReviewMachine, REVIEW_FINAL_STATES, reviewCaseState } from '../machines/manualReview.ts';
+import { hmacCodeSecrets } from '../src/adapters/codeSecrets.ts';
+import { DEFAULT_POLICY, type Policy } from '../src/domain/policy.ts';
+import type { Evidence } from '../src/domain/reviewTicket.ts';
+import { DAY, HOUR } from '../src/domain/time.ts';
+import { type EmittedAction, pureTransition } from '../src/runtime/transition.ts';
+
+/**
+ * The machine stepped as the runtime steps it (refuse what it cannot take, feed effect results
+ * back), driven by random interleavings of support, the person, the owner and the clock.
+ */
+
+const POLICY = DEFAULT_POLICY;
+const SECRETS = hmacCodeSecrets(new Uint8Array(32).fill(7));
+const T0 = Date.UTC(2026, 0, 1);
+const EVIDENCE: Evidence = { nickname: 'Xiaoming', team: null, frequentContacts: ['Li Lei'], pastDevices: [], loginPlaces: [], formerPhone: null, contactEmail: 'me@example.com' };
+
+type Command =
+  | { readonly kind: 'approve'; readonly reset: boolean }
+  | { readonly kind: 'reject' }
+  | { readonly kind: 'askMore' }
+  | { readonly kind: 'answer' }
+  | { readonly kind: 'ownerStop' }
+  | { readonly kind: 'cancel' }
+  | { readonly kind: 'password' }
+  | { readonly kind: 'securityDone' }
+  | { readonly kind: 'advance'; readonly ms: number }
+  /** Jumps to a millisecond around the end of the window of the last approval: where bugs live. */
+  | { readonly kind: 'nearWindowEnd'; readonly offset: number }
+  | { readonly kind: 'tick' };
+
+const command: fc.Arbitrary<Command> = fc.oneof(
+  { arbitrary: fc.record({ kind: fc.constant('approve' as const), reset: fc.boolean() }), weight: 3 },
+  { arbitrary: fc.constant({ kind: 'reject' as const }), weight: 1 },
+  { arbitrary: fc.constant({ kind: 'askMore' as const }), weight: 1 },
+  { arbitrary: fc.constant({ kind: 'answer' as const }), weight: 1 },
+  { arbitrary: fc.constant({ kind: 'ownerStop' as const }), weight: 1 },
+  { arbitrary: fc.constant({ kind: 'cancel' as const }), weight: 1 },
+  { arbitrary: fc.constant({ kind: 'password' as const }), weight: 4 },
+  { arbitrary: fc.constant({ kind: 'securityDone' as const }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.oneof(fc.integer({ min: 0, max: 2 * HOUR }), fc.integer({ min: 0, max: 4 * DAY })) }), weight: 2 },
+  { arbitrary: fc.record({ kind: fc.constant('nearWindowEnd' as const), offset: fc.integer({ min: -2, max: 2 }) }), weight: 3 },
+  { arbitrary: fc.constant({ kind: 'tick' as const }), weight: 4 },
+);
+
+const commands = fc.array(command, { minLength: 1, maxLength: 30 });
+
+interface Host {
+  /** Steps the flow as the runtime would; what a host does with the owner's stop is the variable. */
+  readonly step: (snapshot: AnyMachineSnapshot, event: { type: string; at: number }) => [AnyMachineSnapshot, EmittedAction[]] | null;
+}
+
+const honestHost = (machine: AnyStateMachine): Host => ({
+  step: (snapshot, event) => (snapshot.status === 'active' && snapshot.can(event as never) ? pureTransition(machine, snapshot, event) : null),
+});
+
+/** What a run produced: every effect with the time it was asked for, and the facts it happened under. */
+interface Observed {
+  readonly type: string;
+  readonly at: number;
+  readonly params: unknown;
+}
+
+const caseTop = (snapshot: AnyMachineSnapshot): string => reviewCaseState(snapshot.value).split('.')[0] ?? '';
+
+/**
+ * Runs one scenario and checks, after every step, either
+ * - `window`: no password (`completeRecovery`) and no 2FA reset before `approvedAt +
+ *   disputeWindowMs` of a real approval, none after an owner's stop, and a 2FA reset only when
+ *   that approval said so; or
+ * - `ownerStop`: an owner's stop sent while the case is open and before a password was submitted
+ *   ends it in `stoppedByOwner`, whatever came before.
+ * Either way, at the end the evidence is gone once the retention limit after closing is reached.
+ */
+const scenario = (check: 'window' | 'ownerStop', makeHost: (machine: AnyStateMachine) => Host = honestHost, machinePolicy: Policy = POLICY) => {
+  const machine = createManualReviewMachine({ policy: machinePolicy, secrets: SECRETS });
+  return fc.property(commands, (script) => {
+    const host = makeHost(machine);
+    let now = T0;
+    let [snapshot] = pureTransition(machine, undefined, undefined, { flowId: 'flow-1', nonce: 'nonce-1', at: now });
+    const effects: Observed[] = [];
+    let approval: { at: number; reset: boolean } | null = null;
+    let stoppedAt: number | null = null;
+
+    const send = (event: { type: string; [key: string]: unknown }): void => {
+      const queue = [{ ...event, at: now }];
+      while (queue.length > 0) {
+        const next = queue.shift() as { type: string; at: number };
+        const stepped = host.step(snapshot, next);
+        if (stepped === null) continue;
+        const [after, actions] = stepped;
+        const wasWindowOpen = caseTop(snapshot) !== 'disputeWindow' && caseTop(after) === 'disputeWindow';
+        if (wasWindowOpen && event.type === 'review.approve') approval = { at: now, reset: event['resetSecondFactor'] === true };
+        snapshot = after;
+        for (const action of actions) {
+          effects.push({ type: action.type, at: now, params: action.params });
+          // The executor's answers, as the ports would give them.
+          if (action.type === 'completeRecovery') queue.push({ type: 'recovery.applied', at: now, revokedSessions: 0, offers: [], recentLogins: [] } as never);
+          if (action.type === 'resetSecondFactor') queue.push({ type: 'secondFactor.reset', at: now } as never);
+        }
+      }
+    };
+
+    send({ type: 'account.submit', named: 'handle:wang_xiaoming', subject: { accountId: 'acct-1', epoch: 0 } });
+    send({ type: 'evidence.submit', evidence: EVIDENCE });
+
+    for (const c of script) {
+      const passwordSubmitted = effects.some((e) => e.type === 'completeRecovery');
+      const openBefore = !REVIEW_FINAL_STATES.has(caseTop(snapshot));
+      switch (c.kind) {
+        case 'approve':
+          send({ type: 'review.approve', agentId: 'agent-7', resetSecondFactor: c.reset });
+          break;
+        case 'reject':
+          send({ type: 'review.reject', agentId: 'agent-7', reason: null });
+          break;
+        case 'askMore':
+          send({ type: 'review.askMore', agentId: 'agent-7', question: 'Who is your team lead?' });
+          break;
+        case 'answer':
+          send({ type: 'evidence.answer', answer: 'Zhang Wei.' });
+          break;
+        case 'ownerStop':
+          send({ type: 'owner.stop' });
+          if (check === 'ownerStop' && openBefore && !passwordSubmitted) {
+            expect(caseTop(snapshot), 'an owner stop before any password must end the case').toBe('stoppedByOwner');
+            stoppedAt ??= now;
+          }
+          break;
+        case 'cancel':
+          send({ type: 'flow.cancel' });
+          break;
+        case 'password':
+          send({ type: 'password.submit', passwordHash: 'scrypt$hash' });
+          break;
+        case 'securityDone':
+          send({ type: 'security.done' });
+          break;
+        case 'advance':
+          now += c.ms;
+          break;
+        case 'nearWindowEnd':
+          if (approval !== null) now = Math.max(now, (approval as { at: number }).at + POLICY.review.disputeWindowMs + c.offset);
+          break;
+        case 'tick':
+          send({ type: 'clock.tick' });
+          break;
+      }
+      if (check === 'window') for (const effect of effects.filter((e) => e.type === 'completeRecovery' || e.type === 'resetSecondFactor')) {
+        const approved = approval as { at: number; reset: boolean } | null;
+        expect(approved, `${effect.type} without an approval`).not.toBeNull();
+        expect(effect.at, `${effect.type} before the dispute window passed`).toBeGreaterThanOrEqual((approved?.at ?? Infinity) + POLICY.review.disputeWindowMs);
+        expect(stoppedAt === null || effect.at < stoppedAt, `${effect.type} after the owner stopped it`).toBe(true);
+        if (effect.type === 'resetSecondFactor') expect(approved?.reset, 'a 2FA reset the approval did not ask for').toBe(true);
+      }
+    }
+
+    const closedAt = (snapshot.context as { closedAt: number | null }).closedAt;
+    if (closedAt !== null) {
+      now = Math.max(now, closedAt + POLICY.review.evidenceRetentionMs);
+      send({ type: 'clock.tick' });
+      expect(snapshot.context).toMatchObject({ evidence: null, conversation: [], named: null });
+    }
+  });
+};
+
+/** A host that loses the owner's stop while the dispute window is open. */
+const deafHost = (machine: AnyStateMachine): Host => {
+  const honest = honestHost(machine);
+  return { step: (snapshot, event) => (event.type === 'owner.stop' && caseTop(snapshot) === 'disputeWindow' ? null : honest.step(snapshot, event)) };
+};
+
+const shortWindow: Policy = { ...POLICY, review: { ...POLICY.review, disputeWindowMs: POLICY.review.disputeWindowMs - 1 } };
+
+describe('manual review properties', () => {
+  it('should set no password and reset no second factor before the dispute window has passed undisputed', () => {
+    fc.assert(scenario('window'));
+  });
+
+  it('should let an owner\'s stop win whenever it arrives before a password', () => {
+    fc.assert(scenario('ownerStop'));
+  });
+
+  it('should catch a window one millisecond short (the property has teeth)', () => {
+    expect(fc.check(scenario('window', honestHost, shortWindow), { numRuns: 2_000, seed: 42 }).failed).toBe(true);
+  });
+
+  it('should catch a host that ignores the owner\'s stop during the window (the property has teeth)', () => {
+    expect(fc.check(scenario('ownerStop', deafHost), { numRuns: 2_000, seed: 42 }).failed).toBe(true);
+  });
+});
