@@ -187,7 +187,12 @@ export const createChannelRecoveryMachine = (deps: ChallengeDeps, channel: Recov
         const retryAfterMs = event.type === 'delivery.refused' ? event.retryAfterMs : 0;
         return { code: killCode(context.code, event.at), link: killCode(context.link, event.at), resendAllowedAt: event.at + retryAfterMs, notice: { code: 'rate_limited', retryAfterMs } satisfies Notice };
       }),
-      noteDeliveryFailed: assign(({ context, event }) => ({ code: killCode(context.code, event.at), link: killCode(context.link, event.at), resendAllowedAt: event.at, notice: { code: 'delivery_failed' } satisfies Notice })),
+      // A failed delivery is never shown: an unbound channel is never sent anything, so it can
+      // never fail, and "delivery failed" would say the channel is bound. The person waits out
+      // the cooldown and asks again, as the FAQ says; the host sees the failure in its audit log.
+      auditDeliveryFailure: enqueueActions(({ context, enqueue }) => {
+        enqueue({ type: 'audit', params: { kind: 'delivery.failed', ...(context.subject === null ? {} : { accountId: context.subject.accountId }) } } as never);
+      }),
       refuseSecondFactor: enqueueActions(({ context, event, enqueue }) => {
         const replayed = event.type === 'secondFactor.submit' && event.result === 'replayed';
         enqueue.assign({ secondFactorWrong: context.secondFactorWrong + 1, notice: { code: replayed ? 'code_used' : 'code_invalid' } satisfies Notice });
@@ -264,7 +269,7 @@ export const createChannelRecoveryMachine = (deps: ChallengeDeps, channel: Recov
           'clock.tick': { guard: 'codeExpired', target: 'codeExpired' },
           'delivery.sent': {},
           'delivery.refused': { actions: 'refuseDelivery' },
-          'delivery.failed': { actions: 'noteDeliveryFailed' },
+          'delivery.failed': { actions: 'auditDeliveryFailure' },
           'support.request': { target: 'handedToSupport' },
           ...(channel === 'sms' ? { 'switch.toEmail': { target: 'switchedToEmail' }, 'number.deactivated': { target: 'handedToSupport' } } : {}),
         },
@@ -274,7 +279,7 @@ export const createChannelRecoveryMachine = (deps: ChallengeDeps, channel: Recov
           'code.submit': { actions: assign({ notice: { code: 'code_expired' } satisfies Notice }) },
           'code.resend': [{ guard: 'resendAllowed', target: 'awaitingCode', actions: 'sendCode' }, { actions: 'refuseResend' }],
           'delivery.refused': { actions: 'refuseDelivery' },
-          'delivery.failed': { actions: 'noteDeliveryFailed' },
+          'delivery.failed': { actions: 'auditDeliveryFailure' },
           'support.request': { target: 'handedToSupport' },
           ...(channel === 'sms' ? { 'switch.toEmail': { target: 'switchedToEmail' }, 'number.deactivated': { target: 'handedToSupport' } } : {}),
         },
