@@ -1,0 +1,98 @@
+/**
+ * The simulation's messenger: records every delivery with its virtual time and the code or link
+ * in it (the invariants need both), and plays a provider that drops, delays and duplicates
+ * messages, or dies right after accepting one (a crash between saving and running the outbox).
+ */
+import { MemoryMessenger } from '../src/adapters/memory/messenger.ts';
+import type { Clock } from '../src/ports/clock.ts';
+import type { DeliveryResult, OutboundMessage } from '../src/ports/messenger.ts';
+import type { Rng } from './rng.ts';
+
+export interface Delivery {
+  readonly at: number;
+  /** When the person can see it: later than `at` when the network is slow. */
+  readonly seenAt: number;
+  readonly to: string;
+  readonly flowId: string;
+  readonly key: string;
+  readonly code: string | null;
+  readonly token: string | null;
+  readonly text: string;
+  readonly duplicated: boolean;
+}
+
+export interface MessengerFaults {
+  readonly dropRate: number;
+  readonly delayRate: number;
+  readonly maxDelayMs: number;
+  readonly duplicateRate: number;
+  /** Share of sends after which the host process dies before recording the result. */
+  readonly crashRate: number;
+}
+
+export class ProcessCrash extends Error {}
+
+export class SimMessenger extends MemoryMessenger {
+  readonly deliveries: Delivery[] = [];
+  /** Every hand-over to the provider, delivered or not, by idempotency key. */
+  readonly attempts = new Map<string, { readonly to: string; readonly at: number }>();
+  readonly #byFlow = new Map<string, Delivery[]>();
+  readonly #byAddress = new Map<string, Delivery[]>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly rng: Rng,
+    private readonly faults: MessengerFaults,
+  ) {
+    super((message, key) => this.#decideFailure(message, key));
+  }
+
+  #decideFailure(_message: OutboundMessage, _key: string): DeliveryResult | undefined {
+    return this.rng.chance(this.faults.dropRate) ? { ok: false, reason: 'unreachable', retryable: true } : undefined;
+  }
+
+  override async send(message: OutboundMessage, key: string): Promise<DeliveryResult> {
+    if (!this.attempts.has(key)) this.attempts.set(key, { to: message.to, at: this.clock.now() });
+    const before = this.sent.length;
+    const result = await super.send(message, key);
+    if (this.sent.length > before) {
+      const at = this.clock.now();
+      const delay = this.rng.chance(this.faults.delayRate) ? this.rng.int(1_000, this.faults.maxDelayMs) : 0;
+      const copies = this.rng.chance(this.faults.duplicateRate) ? 2 : 1;
+      for (let copy = 0; copy < copies; copy++) this.#record(message, key, at, at + delay + copy * 5_000, copy > 0);
+      if (this.rng.chance(this.faults.crashRate)) throw new ProcessCrash('the host died after the provider accepted the message');
+    }
+    return result;
+  }
+
+  #record(message: OutboundMessage, key: string, at: number, seenAt: number, duplicated: boolean): void {
+    const delivery: Delivery = {
+      at,
+      seenAt,
+      to: message.to,
+      flowId: key.split(':')[0] ?? '',
+      key,
+      code: message.text.match(/\b\d{6}\b/)?.[0] ?? null,
+      token: message.text.match(/[?&]token=([\w-]+)/)?.[1] ?? null,
+      text: message.text,
+      duplicated,
+    };
+    this.deliveries.push(delivery);
+    push(this.#byFlow, delivery.flowId, delivery);
+    push(this.#byAddress, delivery.to, delivery);
+  }
+
+  forFlow(flowId: string): readonly Delivery[] {
+    return this.#byFlow.get(flowId) ?? [];
+  }
+
+  toAddress(address: string): readonly Delivery[] {
+    return this.#byAddress.get(address) ?? [];
+  }
+}
+
+const push = <K, V>(map: Map<K, V[]>, key: K, value: V): void => {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
+};

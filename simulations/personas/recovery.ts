@@ -1,0 +1,130 @@
+/**
+ * People recovering a password through a bound channel (seeds 000 and 001): honest ones fast or
+ * slow, the forgetful, the impatient, people with a second factor (and attackers without it),
+ * guessers, people whose number or account is gone, people who switch to e-mail, and people
+ * who try another flow's code.
+ */
+import { totpAt } from '../../src/domain/hotp.ts';
+import type { Person } from '../population.ts';
+import type { Driver, Sim } from '../sim.ts';
+import { abandon, guess, MINUTE, PATIENT, SECOND, whenCodeArrives } from './common.ts';
+
+export const RECOVERY_PERSONAS = ['honest', 'slow', 'forgetful', 'impatient', 'guesser', 'secondFactorThief', 'crossFlow', 'switcher', 'numberGone', 'unknown'] as const;
+export type RecoveryPersona = (typeof RECOVERY_PERSONAS)[number];
+
+/** The second factor, then a new password, then the security review. */
+const afterChallenge = async (driver: Driver, person: Person, thief: boolean): Promise<void> => {
+  if (driver.state === 'secondFactor') {
+    if (thief || person.totpSecret === null) {
+      for (let i = 0; i < 6 && driver.state === 'secondFactor'; i++) await driver.send({ type: 'secondFactor.submit', code: guess(driver) }, 'guess');
+      return;
+    }
+    if (driver.rng.chance(0.2)) await driver.send({ type: 'secondFactor.submit', code: guess(driver) }, 'guess');
+    await driver.send({ type: 'secondFactor.submit', code: totpAt(person.totpSecret, driver.sim.world.clock.now()) }, 'real');
+  }
+  if (driver.state !== 'hardening.choosingPassword') return;
+  // People often try their old password first; the flow refuses it.
+  if (driver.rng.chance(0.3)) await driver.send({ type: 'password.submit', password: person.password });
+  const password = `recovered passphrase ${driver.ordinal} ${driver.rng.digits(4)}`;
+  driver.notes['passwords'] = [password];
+  await driver.send({ type: 'password.submit', password });
+  if ((driver.state as string) === 'hardening.reviewingSecurity') {
+    const logins = (driver.last?.view['recentLogins'] as { sessionId: string }[] | undefined) ?? [];
+    const stranger = logins[0];
+    if (stranger !== undefined && driver.rng.chance(0.3)) await driver.send({ type: 'session.revoke', sessionId: stranger.sessionId });
+    await driver.send({ type: 'security.done' });
+  }
+};
+
+export const spawnChannelRecovery = (sim: Sim, at: number, method: 'sms' | 'email', persona: RecoveryPersona): Driver => {
+  const driver = sim.driver(method === 'sms' ? 'smsRecovery' : 'emailRecovery', persona);
+  const { population } = sim;
+  const candidates = method === 'email' ? population.people.filter((p) => p.email !== null) : population.people;
+  const person = driver.rng.pick(candidates.length > 0 ? candidates : population.people);
+  const channel =
+    persona === 'unknown'
+      ? method === 'sms'
+        ? driver.rng.pick(population.unknownPhones)
+        : driver.rng.pick(population.unknownEmails)
+      : method === 'sms'
+        ? person.phone
+        : (person.email ?? person.phone);
+  driver.notes['person'] = person.id;
+  sim.queue.push(at, driver.ordinal, async () => {
+    await driver.start();
+    if (persona === 'numberGone' && method === 'sms') {
+      await driver.send({ type: 'number.deactivated' });
+      return;
+    }
+    await driver.send({ type: 'channel.submit', channel });
+    const thief = persona === 'secondFactorThief';
+    const useCode = async (code: string): Promise<void> => {
+      await driver.send({ type: 'code.submit', code }, 'real');
+      await afterChallenge(driver, person, thief);
+    };
+    const patience = persona === 'slow' ? { ...PATIENT, lookEvery: [1 * MINUTE, 8 * MINUTE] as const, giveUpAfter: 25 * MINUTE } : PATIENT;
+    switch (persona) {
+      case 'guesser':
+      case 'unknown': {
+        const attempt = async (): Promise<void> => {
+          if (driver.done) return;
+          const r = await driver.send({ type: 'code.submit', code: guess(driver) }, 'guess');
+          if (r._tag === 'Right' && !r.right.view.done && driver.rng.chance(0.85)) driver.later(driver.rng.int(1, 20) * SECOND, attempt);
+        };
+        driver.later(3 * SECOND, attempt);
+        return;
+      }
+      case 'crossFlow': {
+        // Somebody else's code, from any delivery in this world: it must never work here.
+        driver.later(20 * SECOND, async () => {
+          const others = sim.messenger.deliveries.filter((d) => d.code !== null && d.flowId !== driver.flowId);
+          const foreign = others.length > 0 ? driver.rng.pick(others).code : null;
+          if (foreign !== null) await driver.send({ type: 'code.submit', code: foreign }, 'foreign');
+        });
+        return;
+      }
+      case 'switcher':
+        driver.later(driver.rng.int(30, 120) * SECOND, async () => {
+          if (!driver.done && method === 'sms') await driver.send({ type: 'switch.toEmail' });
+        });
+        return;
+      case 'forgetful':
+        driver.later(driver.rng.int(11, 30) * MINUTE, async () => {
+          const code = driver.latestCode();
+          if (code !== null) await driver.send({ type: 'code.submit', code }, 'stale');
+          await driver.send({ type: 'code.resend' });
+          whenCodeArrives(driver, PATIENT, useCode, abandon);
+        });
+        return;
+      case 'impatient': {
+        let presses = driver.rng.int(2, 5);
+        const press = async (): Promise<void> => {
+          await driver.send({ type: 'code.resend' });
+          if (--presses > 0) driver.later(driver.rng.int(5, 30) * SECOND, press);
+          else whenCodeArrives(driver, PATIENT, useCode, abandon);
+        };
+        driver.later(driver.rng.int(3, 10) * SECOND, press);
+        return;
+      }
+      default:
+        if (method === 'email' && persona === 'honest' && driver.rng.chance(0.6)) {
+          // The e-mail link: a mail scanner opens it first, then the person confirms it.
+          driver.later(driver.rng.int(1, 9) * MINUTE, async () => {
+            const token = [...driver.seen()].reverse().find((d) => d.token !== null)?.token ?? null;
+            if (token === null) return whenCodeArrives(driver, PATIENT, useCode, async () => support(driver));
+            await driver.send({ type: 'link.open', token }, 'real');
+            await driver.send({ type: 'link.confirm', token }, 'real');
+            await afterChallenge(driver, person, false);
+          });
+          return;
+        }
+        whenCodeArrives(driver, patience, useCode, async () => support(driver));
+    }
+  });
+  return driver;
+};
+
+/** The FAQ's last step when nothing arrives: go to customer support. */
+const support = async (driver: Driver): Promise<void> => {
+  if (!driver.done) await driver.send({ type: 'support.request' });
+};

@@ -1,0 +1,92 @@
+/**
+ * The people of one world: accounts with bound phones and e-mails, handles, passwords,
+ * second factors and friendships of various ages, plus numbers that belong to nobody, numbers
+ * the operator blocks and numbers from outside the allowed regions.
+ */
+import * as O from 'fp-ts/lib/Option.js';
+import type { MemoryWorld } from '../src/adapters/memory/index.ts';
+import type { AccountId } from '../src/domain/account.ts';
+import type { Email } from '../src/domain/email.ts';
+import type { Handle } from '../src/domain/handle.ts';
+import { totpAt } from '../src/domain/hotp.ts';
+import type { Phone } from '../src/domain/phone.ts';
+import { DAY } from '../src/domain/time.ts';
+import { confirmTotpEnrollment, startTotpEnrollment } from '../src/domain/totp.ts';
+import type { Rng } from './rng.ts';
+
+export interface Person {
+  readonly id: AccountId;
+  readonly phone: string;
+  readonly email: string | null;
+  readonly handle: string;
+  readonly password: string;
+  /** The authenticator app's secret, when the person enrolled TOTP. */
+  readonly totpSecret: Uint8Array | null;
+  readonly deactivated: boolean;
+}
+
+export interface Population {
+  readonly people: readonly Person[];
+  readonly unknownPhones: readonly string[];
+  readonly unknownEmails: readonly string[];
+  readonly blockedPhones: readonly string[];
+  readonly foreignPhones: readonly string[];
+  readonly freshPhones: readonly string[];
+}
+
+const phone = (prefix: string, n: number): string => `+86${prefix}${String(n).padStart(8, '0')}`;
+
+/** Seeds the world's directory, second factors, sessions and friendships; returns who is who. */
+export const populate = async (world: MemoryWorld, rng: Rng, size: number, shard: number): Promise<Population> => {
+  const people: Person[] = [];
+  const now = world.clock.now();
+  const base = shard * 1_000_000;
+  for (let i = 0; i < size; i++) {
+    const number = phone('139', base + i);
+    const email = rng.chance(0.6) ? `user${base + i}@example.com` : null;
+    const handle = `user_${base + i}`;
+    const password = `secret phrase of user ${base + i}`;
+    const created = world.directory.createNow({
+      phone: number as Phone,
+      handle: handle as Handle,
+      passwordHash: await world.hasher.hash(password),
+      at: now - 400 * DAY,
+      ...(email === null ? {} : { email: email as Email }),
+    });
+    if (!created.ok) throw new Error(`population clash: ${created.conflict}`);
+    const id = created.account.id;
+    let totpSecret: Uint8Array | null = null;
+    if (rng.chance(0.15)) {
+      const secretRef = `sim/${id}`;
+      totpSecret = world.secondFactors.secretFor(secretRef);
+      const at = now - 30 * DAY;
+      const factor = confirmTotpEnrollment(startTotpEnrollment(secretRef, at, world.policy.totp), totpSecret, totpAt(totpSecret, at), at, world.policy.totp.skewSteps);
+      if (O.isSome(factor)) await world.secondFactors.enroll(id, { factor: factor.value, backupCodeHashes: [] }, `seed-${id}`);
+    }
+    // Sessions on a couple of devices, so hardening has something to revoke.
+    for (let s = rng.int(0, 2); s > 0; s--) world.sessions.signIn(id, 0, now - rng.int(1, 90) * DAY, rng.pick(['iPhone', 'Android', 'Windows PC', 'Mac']), rng.pick(['Shanghai', 'Beijing', 'Hangzhou', 'Shenzhen']));
+    const deactivated = rng.chance(0.03);
+    if (deactivated) world.directory.deactivate(id);
+    people.push({ id, phone: number, email, handle, password, totpSecret, deactivated });
+  }
+  // Friendships: most old, some recent (ineligible as witnesses).
+  for (const person of people) {
+    for (let f = rng.int(4, 8); f > 0; f--) {
+      const other = rng.pick(people);
+      if (other.id === person.id) continue;
+      const since = rng.chance(0.8) ? now - rng.int(60, 900) * DAY : now - rng.int(1, 20) * DAY;
+      world.directory.befriend(person.id, other.id, since);
+    }
+  }
+  const list = (prefix: string, n: number, offset = 0) => Array.from({ length: n }, (_, i) => phone(prefix, base + offset + i));
+  const blocked = list('135', Math.max(3, size >> 4));
+  for (const number of blocked) world.blockedNumbers.block(number);
+  return {
+    people,
+    unknownPhones: list('137', Math.max(5, size >> 2)),
+    unknownEmails: Array.from({ length: Math.max(5, size >> 2) }, (_, i) => `nobody${base + i}@example.com`),
+    blockedPhones: blocked,
+    foreignPhones: Array.from({ length: 5 }, (_, i) => `+1202555${String(100 + i).padStart(4, '0')}`),
+    freshPhones: list('138', size * 2),
+  };
+};

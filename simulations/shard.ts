@@ -1,0 +1,158 @@
+/**
+ * One shard of a run: a world with its population and a mix of personas, run under virtual
+ * time until every flow has ended, then judged. A shard depends only on (seed, shard index,
+ * its share of flows), never on which worker runs it or how many there are.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import type { FlowDefinition } from '../src/runtime/flowDefinition.ts';
+import type { FlowPorts } from '../src/runtime/ports.ts';
+import { CoverageRecorder } from './coverage.ts';
+import { CATALOGUE, type InvariantName, InvariantChecker, type Violation } from './invariants.ts';
+import type { MessengerFaults } from './messenger.ts';
+import { MINUTE } from './personas/common.ts';
+import { spawnProberPair } from './personas/prober.ts';
+import { type RecoveryPersona, spawnChannelRecovery } from './personas/recovery.ts';
+import { type RegistrationPersona, spawnRegistration } from './personas/registration.ts';
+import { deriveSeed, Rng } from './rng.ts';
+import { type Driver, Sim, type TraceLine } from './sim.ts';
+
+export interface ShardSpec {
+  readonly seed: number;
+  readonly shard: number;
+  readonly flows: number;
+  readonly faults?: MessengerFaults;
+  readonly restartRate?: number;
+  /** Replaces the flow definitions: how teeth tests plant a broken variant. */
+  readonly definitions?: (ports: FlowPorts) => FlowDefinition[];
+  /** Only this flow's trace is kept (replay). */
+  readonly keepTraceOf?: string;
+}
+
+export const DEFAULT_FAULTS: MessengerFaults = { dropRate: 0.02, delayRate: 0.1, maxDelayMs: 3 * MINUTE, duplicateRate: 0.02, crashRate: 0.01 };
+
+export interface ReportedViolation extends Violation {
+  readonly shard: number;
+  readonly seed: number;
+  readonly trace: readonly TraceLine[];
+}
+
+export interface PathSample {
+  readonly path: string;
+  readonly recovered: boolean;
+  readonly durationMs: number | null;
+}
+
+export interface ShardResult {
+  readonly shard: number;
+  readonly flows: number;
+  readonly steps: number;
+  readonly restarts: number;
+  readonly outcomes: Record<string, Record<string, number>>;
+  readonly personas: Record<string, number>;
+  readonly invariants: Record<InvariantName, number>;
+  readonly violations: readonly ReportedViolation[];
+  readonly coverage: Record<string, { readonly states: Record<string, number>; readonly transitions: Record<string, number> }>;
+  readonly samples: readonly PathSample[];
+  readonly traceDigest: string;
+  readonly trace?: readonly TraceLine[];
+}
+
+type Plan = { readonly kind: 'registration'; readonly persona: RegistrationPersona } | { readonly kind: 'sms' | 'email'; readonly persona: RecoveryPersona } | { readonly kind: 'pair-sms' | 'pair-email' };
+
+const REGISTRATION_WEIGHTS: readonly (readonly [RegistrationPersona, number])[] = [
+  ['fast', 30], ['slow', 12], ['forgetful', 8], ['impatient', 10], ['guesser', 8], ['blocked', 6], ['foreign', 6], ['taken', 10], ['walkaway', 10],
+];
+const RECOVERY_WEIGHTS: readonly (readonly [RecoveryPersona, number])[] = [
+  ['honest', 40], ['slow', 10], ['forgetful', 8], ['impatient', 8], ['guesser', 8], ['secondFactorThief', 4], ['crossFlow', 5], ['switcher', 4], ['numberGone', 3], ['unknown', 10],
+];
+
+const plan = (rng: Rng): Plan => {
+  const kind = rng.weighted<'registration' | 'sms' | 'email' | 'pair-sms' | 'pair-email'>([['registration', 30], ['sms', 38], ['email', 24], ['pair-sms', 5], ['pair-email', 3]]);
+  if (kind === 'registration') return { kind, persona: rng.weighted(REGISTRATION_WEIGHTS) };
+  if (kind === 'sms' || kind === 'email') return { kind, persona: rng.weighted(RECOVERY_WEIGHTS) };
+  return { kind };
+};
+
+export const runShard = async (spec: ShardSpec, onProgress?: (flowsDone: number) => void): Promise<ShardResult> => {
+  const rng = new Rng(deriveSeed(spec.seed, `shard-${spec.shard}`));
+  const sim = new Sim(
+    {
+      seed: spec.seed,
+      shard: spec.shard,
+      people: Math.max(12, Math.ceil(spec.flows / 3)),
+      faults: spec.faults ?? DEFAULT_FAULTS,
+      restartRate: spec.restartRate ?? 0.02,
+      ...(spec.definitions === undefined ? {} : { definitions: spec.definitions }),
+    },
+    rng,
+  );
+  await sim.setup();
+  const checker = new InvariantChecker(sim);
+  const coverage = new CoverageRecorder();
+  const recoveredAt = new Map<string, number>();
+  sim.observers.push(checker, coverage, {
+    onStep: (step) => {
+      if (step.event === 'recovery.applied') recoveredAt.set(step.flowId, step.at);
+    },
+  });
+  const start = sim.world.clock.now();
+  const arrivals = rng.fork('arrivals');
+  const personaRng = rng.fork('personas');
+  let planned = 0;
+  while (planned < spec.flows) {
+    const at = start + arrivals.int(0, 6 * 60 * MINUTE);
+    const p = plan(personaRng);
+    if (p.kind === 'registration') spawnRegistration(sim, at, p.persona, planned);
+    else if (p.kind === 'sms' || p.kind === 'email') spawnChannelRecovery(sim, at, p.kind, p.persona);
+    else spawnProberPair(sim, at, p.kind === 'pair-sms' ? 'sms' : 'email', checker.book);
+    planned += p.kind === 'pair-sms' || p.kind === 'pair-email' ? 2 : 1;
+  }
+  let steps = 0;
+  let lastDone = 0;
+  await sim.run(() => {
+    steps++;
+    if (onProgress !== undefined && (steps & 255) === 0) {
+      const done = sim.drivers.filter((d) => d.done).length;
+      if (done !== lastDone) onProgress(done - lastDone);
+      lastDone = done;
+    }
+  });
+  await checker.finish();
+  onProgress?.(sim.drivers.length - lastDone);
+
+  const outcomes: Record<string, Record<string, number>> = {};
+  const personas: Record<string, number> = {};
+  const digest = sha256.create();
+  const samples: PathSample[] = [];
+  for (const driver of sim.drivers) {
+    const result = String(driver.last?.view['result'] ?? driver.state);
+    const bucket = (outcomes[driver.machine] ??= {});
+    bucket[result] = (bucket[result] ?? 0) + 1;
+    personas[`${driver.machine}/${driver.persona}`] = (personas[`${driver.machine}/${driver.persona}`] ?? 0) + 1;
+    for (const line of driver.trace) digest.update(utf8ToBytes(`${driver.ordinal}\t${line.at}\t${line.event}\t${line.detail}\t${line.outcome}\n`));
+    if (driver.machine.endsWith('Recovery') && ['honest', 'slow', 'forgetful', 'impatient', 'switcher'].includes(driver.persona) && driver.flowId !== null) {
+      const at = recoveredAt.get(driver.flowId);
+      samples.push({ path: driver.machine === 'smsRecovery' ? 'phone' : 'email', recovered: at !== undefined, durationMs: at === undefined ? null : at - driver.startedAt });
+    }
+  }
+  const byOrdinal = new Map(sim.drivers.map((d) => [d.ordinal, d]));
+  const violations: ReportedViolation[] = checker.book.violations.map((v) => ({ ...v, shard: spec.shard, seed: spec.seed, trace: (byOrdinal.get(v.flow) as Driver | undefined)?.trace.slice(0, 60) ?? [] }));
+  const toRecord = (m: Map<string, number>) => Object.fromEntries([...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const machines = new Set([...coverage.states.keys(), ...coverage.transitions.keys()]);
+  const kept = spec.keepTraceOf === undefined ? undefined : byOrdinal.get(spec.keepTraceOf)?.trace;
+  return {
+    shard: spec.shard,
+    flows: sim.drivers.length,
+    steps,
+    restarts: sim.restarts,
+    outcomes,
+    personas,
+    invariants: Object.fromEntries(Object.keys(CATALOGUE).map((k) => [k, checker.book.checked.get(k as InvariantName) ?? 0])) as Record<InvariantName, number>,
+    violations,
+    coverage: Object.fromEntries([...machines].sort().map((m) => [m, { states: toRecord(coverage.states.get(m) ?? new Map()), transitions: toRecord(coverage.transitions.get(m) ?? new Map()) }])),
+    samples,
+    traceDigest: bytesToHex(digest.digest()),
+    ...(kept === undefined ? {} : { trace: kept }),
+  };
+};
