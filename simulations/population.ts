@@ -32,18 +32,23 @@ export interface Population {
   readonly blockedPhones: readonly string[];
   readonly foreignPhones: readonly string[];
   readonly freshPhones: readonly string[];
+  /**
+   * Accounts and numbers only enumeration pairs use, one pair each: a pair compares a bound and
+   * an unbound identifier, which is only fair when no other flow has spent their budgets.
+   */
+  readonly pairs: { readonly person: Person; readonly unknownPhone: string; readonly unknownEmail: string }[];
 }
 
 const phone = (prefix: string, n: number): string => `+86${prefix}${String(n).padStart(8, '0')}`;
 
 /** Seeds the world's directory, second factors, sessions and friendships; returns who is who. */
-export const populate = async (world: MemoryWorld, rng: Rng, size: number, shard: number): Promise<Population> => {
+export const populate = async (world: MemoryWorld, rng: Rng, size: number, shard: number, pairSlots = 0): Promise<Population> => {
   const people: Person[] = [];
   const now = world.clock.now();
   const base = shard * 1_000_000;
-  for (let i = 0; i < size; i++) {
+  for (let i = 0; i < size + pairSlots; i++) {
     const number = phone('139', base + i);
-    const email = rng.chance(0.6) ? `user${base + i}@example.com` : null;
+    const email = i >= size || rng.chance(0.6) ? `user${base + i}@example.com` : null;
     const handle = `user_${base + i}`;
     const password = `secret phrase of user ${base + i}`;
     const created = world.directory.createNow({
@@ -65,10 +70,11 @@ export const populate = async (world: MemoryWorld, rng: Rng, size: number, shard
     }
     // Sessions on a couple of devices, so hardening has something to revoke.
     for (let s = rng.int(0, 2); s > 0; s--) world.sessions.signIn(id, 0, now - rng.int(1, 90) * DAY, rng.pick(['iPhone', 'Android', 'Windows PC', 'Mac']), rng.pick(['Shanghai', 'Beijing', 'Hangzhou', 'Shenzhen']));
-    const deactivated = rng.chance(0.03);
+    const deactivated = i < size && rng.chance(0.03);
     if (deactivated) world.directory.deactivate(id);
     people.push({ id, phone: number, email, handle, password, totpSecret, deactivated });
   }
+  const pairPeople = people.splice(size);
   // Friendships: most old, some recent (ineligible as witnesses).
   for (const person of people) {
     for (let f = rng.int(4, 8); f > 0; f--) {
@@ -88,5 +94,6 @@ export const populate = async (world: MemoryWorld, rng: Rng, size: number, shard
     blockedPhones: blocked,
     foreignPhones: Array.from({ length: 5 }, (_, i) => `+1202555${String(100 + i).padStart(4, '0')}`),
     freshPhones: list('138', size * 2),
+    pairs: pairPeople.map((person, i) => ({ person, unknownPhone: phone('136', base + i), unknownEmail: `stranger${base + i}@example.com` })),
   };
 };

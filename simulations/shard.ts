@@ -76,11 +76,20 @@ const plan = (rng: Rng): Plan => {
 
 export const runShard = async (spec: ShardSpec, onProgress?: (flowsDone: number) => void): Promise<ShardResult> => {
   const rng = new Rng(deriveSeed(spec.seed, `shard-${spec.shard}`));
+  const arrivals = rng.fork('arrivals');
+  const personaRng = rng.fork('personas');
+  const plans: { readonly at: number; readonly plan: Plan }[] = [];
+  for (let planned = 0; planned < spec.flows; ) {
+    const p = plan(personaRng);
+    plans.push({ at: arrivals.int(0, 6 * 60 * MINUTE), plan: p });
+    planned += p.kind === 'pair-sms' || p.kind === 'pair-email' ? 2 : 1;
+  }
   const sim = new Sim(
     {
       seed: spec.seed,
       shard: spec.shard,
       people: Math.max(12, Math.ceil(spec.flows / 3)),
+      pairSlots: plans.filter((p) => p.plan.kind === 'pair-sms' || p.plan.kind === 'pair-email').length,
       faults: spec.faults ?? DEFAULT_FAULTS,
       restartRate: spec.restartRate ?? 0.02,
       ...(spec.definitions === undefined ? {} : { definitions: spec.definitions }),
@@ -97,17 +106,11 @@ export const runShard = async (spec: ShardSpec, onProgress?: (flowsDone: number)
     },
   });
   const start = sim.world.clock.now();
-  const arrivals = rng.fork('arrivals');
-  const personaRng = rng.fork('personas');
-  let planned = 0;
-  while (planned < spec.flows) {
-    const at = start + arrivals.int(0, 6 * 60 * MINUTE);
-    const p = plan(personaRng);
-    if (p.kind === 'registration') spawnRegistration(sim, at, p.persona, planned);
-    else if (p.kind === 'sms' || p.kind === 'email') spawnChannelRecovery(sim, at, p.kind, p.persona);
-    else spawnProberPair(sim, at, p.kind === 'pair-sms' ? 'sms' : 'email', checker.book);
-    planned += p.kind === 'pair-sms' || p.kind === 'pair-email' ? 2 : 1;
-  }
+  plans.forEach(({ at, plan: p }, i) => {
+    if (p.kind === 'registration') spawnRegistration(sim, start + at, p.persona, i);
+    else if (p.kind === 'sms' || p.kind === 'email') spawnChannelRecovery(sim, start + at, p.kind, p.persona);
+    else spawnProberPair(sim, start + at, p.kind === 'pair-sms' ? 'sms' : 'email', checker.book);
+  });
   let steps = 0;
   let lastDone = 0;
   await sim.run(() => {

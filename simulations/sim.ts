@@ -30,6 +30,7 @@ export interface SimOptions {
   readonly seed: number;
   readonly shard: number;
   readonly people: number;
+  readonly pairSlots?: number;
   readonly faults: MessengerFaults;
   /** Share of steps before which the host process restarts (a new runtime over the same storage). */
   readonly restartRate: number;
@@ -58,6 +59,7 @@ export class Sim {
   runtime: FlowRuntime;
   population!: Population;
   restarts = 0;
+  pairsUsed = 0;
   readonly observers: Observer[] = [];
   readonly #definitions: (ports: FlowPorts) => FlowDefinition[];
 
@@ -71,7 +73,7 @@ export class Sim {
   }
 
   async setup(): Promise<void> {
-    this.population = await populate(this.world, this.rng.fork('population'), this.options.people, this.options.shard);
+    this.population = await populate(this.world, this.rng.fork('population'), this.options.people, this.options.shard, this.options.pairSlots ?? 0);
   }
 
   #newRuntime(): FlowRuntime {

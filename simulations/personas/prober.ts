@@ -20,9 +20,9 @@ export const spawnProberPair = (sim: Sim, at: number, method: 'sms' | 'email', b
   const machine = method === 'sms' ? 'smsRecovery' : 'emailRecovery';
   const known = sim.driver(machine, 'prober-known');
   const unknown = sim.driver(machine, 'prober-unknown');
-  const people = method === 'email' ? sim.population.people.filter((p) => p.email !== null && !p.deactivated) : sim.population.people.filter((p) => !p.deactivated);
-  const person = known.rng.pick(people);
-  const channels = [method === 'sms' ? person.phone : (person.email as string), method === 'sms' ? known.rng.pick(sim.population.unknownPhones) : known.rng.pick(sim.population.unknownEmails)];
+  const slot = sim.population.pairs[sim.pairsUsed++];
+  if (slot === undefined) throw new Error('no pair slots in this world');
+  const channels = method === 'sms' ? [slot.person.phone, slot.unknownPhone] : [slot.person.email as string, slot.unknownEmail];
   const both = async (act: (d: Driver) => Promise<StepResult>): Promise<void> => {
     const a = await act(known);
     const b = await act(unknown);
