@@ -274,7 +274,6 @@ export const createBindingMachine = (deps: ChallengeDeps) => {
             { actions: ['refuseCode', 'countFailure'] },
           ],
           'code.resend': [{ guard: 'resendAllowed', actions: 'sendCode' }, { actions: 'refuseResend' }],
-          'delivery.sent': {},
           'delivery.refused': { actions: 'refuseDelivery' },
           'delivery.failed': { actions: 'noteDeliveryFailed' },
           'flow.cancel': { target: 'cancelled' },

@@ -150,6 +150,19 @@ export const createChannelRecoveryMachine = (deps: ChallengeDeps, channel: Recov
   const failureKey = (context: ChannelRecoveryContext) =>
     context.subject === null ? `failures:channel:${context.channel ?? ''}` : `failures:account:${context.subject.accountId}`;
 
+  const LINK_OPENED = {
+    on: {
+      'link.confirm': [
+        { guard: 'needsSecondFactor', target: 'secondFactor', actions: 'useChallenge' },
+        { guard: 'proven', target: 'hardening', actions: 'useChallenge' },
+        { guard: 'provenButInactive', target: 'accountUnavailable', actions: 'useChallenge' },
+        { guard: 'wrongExhaustsFlow', target: 'locked', actions: 'refuseChallenge' },
+        { actions: 'refuseChallenge' },
+      ],
+      'clock.tick': { guard: 'codeExpired', target: 'codeExpired' },
+    },
+  } as const;
+
   return setup({
     types: {
       context: {} as ChannelRecoveryContext,
@@ -267,7 +280,6 @@ export const createChannelRecoveryMachine = (deps: ChallengeDeps, channel: Recov
             : {}),
           'code.resend': [{ guard: 'resendAllowed', actions: 'sendCode' }, { actions: 'refuseResend' }],
           'clock.tick': { guard: 'codeExpired', target: 'codeExpired' },
-          'delivery.sent': {},
           'delivery.refused': { actions: 'refuseDelivery' },
           'delivery.failed': { actions: 'auditDeliveryFailure' },
           'support.request': { target: 'handedToSupport' },
@@ -285,18 +297,7 @@ export const createChannelRecoveryMachine = (deps: ChallengeDeps, channel: Recov
         },
       },
       // E-mail only: the link was opened and looked valid; confirming it is what uses it up.
-      linkOpened: {
-        on: {
-          'link.confirm': [
-            { guard: 'needsSecondFactor', target: 'secondFactor', actions: 'useChallenge' },
-            { guard: 'proven', target: 'hardening', actions: 'useChallenge' },
-            { guard: 'provenButInactive', target: 'accountUnavailable', actions: 'useChallenge' },
-            { guard: 'wrongExhaustsFlow', target: 'locked', actions: 'refuseChallenge' },
-            { actions: 'refuseChallenge' },
-          ],
-          'clock.tick': { guard: 'codeExpired', target: 'codeExpired' },
-        },
-      },
+      ...(channel === 'email' ? { linkOpened: LINK_OPENED } : {}),
       secondFactor: {
         on: {
           'secondFactor.submit': [
@@ -313,7 +314,7 @@ export const createChannelRecoveryMachine = (deps: ChallengeDeps, channel: Recov
       recovered: { type: 'final' },
       refused: { type: 'final', entry: 'clearSecrets' },
       accountUnavailable: { type: 'final' },
-      switchedToEmail: { type: 'final' },
+      ...(channel === 'sms' ? { switchedToEmail: { type: 'final' as const } } : {}),
       handedToSupport: { type: 'final' },
       locked: { type: 'final', entry: assign({ notice: { code: 'flow_locked', retryAfterMs: policy.code.flowLockMs } satisfies Notice }) },
       cancelled: { type: 'final', entry: 'clearSecrets' },

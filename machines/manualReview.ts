@@ -518,7 +518,6 @@ export const createManualReviewMachine = (deps: ChallengeDeps) => {
                 { guard: 'resendAllowed', actions: 'sendBindingCode' },
                 { actions: 'refuseResend' },
               ],
-              'delivery.sent': {},
               'delivery.refused': { actions: 'refuseDelivery' },
               'delivery.failed': { actions: 'noteDeliveryFailed' },
               'clock.tick': { guard: 'userOverdue', target: 'bindingLapsed' },

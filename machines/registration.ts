@@ -191,7 +191,6 @@ export const createRegistrationMachine = (deps: ChallengeDeps) => {
           ],
           'code.resend': [{ guard: 'resendAllowed', actions: 'sendCode' }, { actions: 'refuseResend' }],
           'clock.tick': { guard: 'codeExpired', target: 'codeExpired' },
-          'delivery.sent': {},
           'delivery.refused': { actions: 'refuseDelivery' },
           'delivery.failed': { actions: 'noteDeliveryFailed' },
         },

@@ -16,6 +16,8 @@ export class CoverageRecorder implements Observer {
     for (const t of step.transitions) {
       const key = `${t.source}|${t.event}|${t.branch}`;
       transitions.set(key, (transitions.get(key) ?? 0) + 1);
+      // A final child that its parent's onDone leaves in the same step is still entered.
+      for (const id of t.targets) states.set(id, (states.get(id) ?? 0) + 1);
     }
   }
 

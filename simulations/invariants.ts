@@ -65,7 +65,7 @@ export class InvariantChecker implements Observer {
   readonly #proven = new Set<string>();
   readonly #passedSecondFactor = new Set<string>();
   readonly #resets = new Map<string, number[]>();
-  readonly #recoveries: { readonly driver: Driver; readonly accountId: string; readonly at: number }[] = [];
+  readonly #recoveries: { readonly driver: Driver; readonly accountId: string; readonly at: number; readonly channels: readonly string[] }[] = [];
   /** Every string an effect carried: checked against the secrets once they are all known. */
   readonly #effectStrings = new Map<string, Driver | undefined>();
 
@@ -127,7 +127,8 @@ export class InvariantChecker implements Observer {
     const accountId = to.subject?.accountId;
     if (accountId === undefined || driver?.flowId == null) return;
     this.#resets.set(accountId, [...(this.#resets.get(accountId) ?? []), step.at]);
-    this.#recoveries.push({ driver, accountId, at: step.at });
+    const account = this.sim.world.directory.peek(accountId as AccountId);
+    this.#recoveries.push({ driver, accountId, at: step.at, channels: [account?.phone?.value, account?.email?.value].filter((c): c is NonNullable<typeof c> => c != null) });
     const path = driver.machine;
     const proven = path === 'smsRecovery' || path === 'emailRecovery' ? this.#proven.has(driver.flowId) : true;
     this.book.check('password-after-challenge', proven, driver, () => `the password of ${accountId} changed in ${path} without a passed challenge`);
@@ -139,15 +140,21 @@ export class InvariantChecker implements Observer {
 
   /** After the run, every recovery's hardening must have done all its work. */
   async #checkHardening(): Promise<void> {
-    for (const { driver, accountId, at } of this.#recoveries) {
+    const toldByFlow = new Map<string, Set<string>>();
+    for (const [key, attempt] of this.sim.messenger.attempts) {
+      if (!key.includes(':notify:')) continue;
+      const flowId = key.split(':')[0] as string;
+      const told = toldByFlow.get(flowId) ?? new Set<string>();
+      told.add(attempt.to);
+      toldByFlow.set(flowId, told);
+    }
+    for (const { driver, accountId, at, channels } of this.#recoveries) {
       const sessions = await this.sim.world.sessions.list(accountId as AccountId);
       const older = sessions.filter((s) => s.createdAt <= at && s.revokedAt === null);
       this.book.check('recovery-hardened', older.length === 0, driver, () => `${older.length} older sessions of ${accountId} survived the recovery`);
-      const account = await this.sim.world.directory.get(accountId as AccountId);
-      const channels: string[] = [account?.phone?.value, account?.email?.value].filter((c): c is NonNullable<typeof c> => c != null);
-      const told = new Set([...this.sim.messenger.attempts.entries()].filter(([key]) => key.startsWith(`${driver.flowId}:`) && key.includes(':notify:')).map(([, a]) => a.to));
+      const told = toldByFlow.get(driver.flowId ?? '') ?? new Set<string>();
       const missing = channels.filter((c) => !told.has(c));
-      this.book.check('recovery-hardened', missing.length === 0, driver, () => `${missing.length} of ${channels.length} bound channels were not told of the recovery`);
+      this.book.check('recovery-hardened', missing.length === 0, driver, () => `${missing.length} of ${channels.length} channels bound at the recovery were not told of it`);
     }
   }
 

@@ -3,7 +3,9 @@
  * in it (the invariants need both), and plays a provider that drops, delays and duplicates
  * messages, or dies right after accepting one (a crash between saving and running the outbox).
  */
+import { MemoryFlowStore } from '../src/adapters/memory/flowStore.ts';
 import { MemoryMessenger } from '../src/adapters/memory/messenger.ts';
+import type { FlowEnvelope } from '../src/runtime/envelope.ts';
 import type { Clock } from '../src/ports/clock.ts';
 import type { DeliveryResult, OutboundMessage } from '../src/ports/messenger.ts';
 import type { Rng } from './rng.ts';
@@ -28,9 +30,35 @@ export interface MessengerFaults {
   readonly duplicateRate: number;
   /** Share of sends after which the host process dies before recording the result. */
   readonly crashRate: number;
+  /** Share of saves with pending effects after which the host dies before running them. */
+  readonly crashAfterSaveRate: number;
+  /** Share of restarts that take the host down for a long outage (minutes, not seconds). */
+  readonly outageRate: number;
 }
 
 export class ProcessCrash extends Error {}
+
+/**
+ * Storage that sometimes outlives its host: the write lands, then the process dies before it
+ * can run the outbox — the crash between saving and acting that the runtime contract covers.
+ */
+export class CrashingFlowStore extends MemoryFlowStore {
+  /** Flows the faults leave alone: enumeration pairs compare logic, not luck. */
+  readonly exempt = new Set<string>();
+
+  constructor(
+    private readonly rng: Rng,
+    private readonly crashAfterSaveRate: number,
+  ) {
+    super();
+  }
+
+  override async replace(envelope: FlowEnvelope, expectedVersion: number): Promise<boolean> {
+    const saved = await super.replace(envelope, expectedVersion);
+    if (saved && envelope.outbox.length > 0 && !this.exempt.has(envelope.flowId) && this.rng.chance(this.crashAfterSaveRate)) throw new ProcessCrash('the host died right after saving');
+    return saved;
+  }
+}
 
 export class SimMessenger extends MemoryMessenger {
   readonly deliveries: Delivery[] = [];

@@ -10,6 +10,7 @@ import type { Email } from '../src/domain/email.ts';
 import type { Handle } from '../src/domain/handle.ts';
 import { totpAt } from '../src/domain/hotp.ts';
 import type { Phone } from '../src/domain/phone.ts';
+import { vouchKey, vouchRule } from '../src/domain/friendAssist.ts';
 import { DAY } from '../src/domain/time.ts';
 import { confirmTotpEnrollment, startTotpEnrollment } from '../src/domain/totp.ts';
 import type { Rng } from './rng.ts';
@@ -37,7 +38,25 @@ export interface Population {
    * an unbound identifier, which is only fair when no other flow has spent their budgets.
    */
   readonly pairs: { readonly person: Person; readonly unknownPhone: string; readonly unknownEmail: string }[];
+  /**
+   * Who is whose friend since when, as seeded (both directions, one entry a pair): the harness's
+   * own record, so friend eligibility is judged without asking the directory the flow asks.
+   */
+  readonly friendships: Map<AccountId, Map<AccountId, number>>;
+  /** People who vouched for somebody before the run began, and when: their vouch mark is spent. */
+  readonly vouchedAt: ReadonlyMap<AccountId, number>;
+  readonly byHandle: ReadonlyMap<string, Person>;
 }
+
+/** Makes two people friends in the directory and in the population's own record. */
+export const befriend = (world: MemoryWorld, friendships: Population['friendships'], a: AccountId, b: AccountId, since: number): void => {
+  world.directory.befriend(a, b, since);
+  for (const [x, y] of [[a, b], [b, a]] as const) {
+    let mine = friendships.get(x);
+    if (mine === undefined) friendships.set(x, (mine = new Map()));
+    mine.set(y, since);
+  }
+};
 
 const phone = (prefix: string, n: number): string => `+86${prefix}${String(n).padStart(8, '0')}`;
 
@@ -75,14 +94,24 @@ export const populate = async (world: MemoryWorld, rng: Rng, size: number, shard
     people.push({ id, phone: number, email, handle, password, totpSecret, deactivated });
   }
   const pairPeople = people.splice(size);
-  // Friendships: most old, some recent (ineligible as witnesses).
+  // Friendships: most old, some recent (ineligible as witnesses). One friendship a pair: two
+  // records with different ages would leave "friends since when" to the order of a list.
+  const friendships: Population['friendships'] = new Map();
   for (const person of people) {
     for (let f = rng.int(4, 8); f > 0; f--) {
       const other = rng.pick(people);
-      if (other.id === person.id) continue;
+      if (other.id === person.id || friendships.get(person.id)?.has(other.id) === true) continue;
       const since = rng.chance(0.8) ? now - rng.int(60, 900) * DAY : now - rng.int(1, 20) * DAY;
-      world.directory.befriend(person.id, other.id, since);
+      befriend(world, friendships, person.id, other.id, since);
     }
+  }
+  // Some vouched for somebody in the last weeks: a few of them are still inside the cooldown.
+  const vouchedAt = new Map<AccountId, number>();
+  for (const person of people) {
+    if (!rng.chance(0.06)) continue;
+    const at = now - rng.int(1, 45) * DAY;
+    world.budgets.consumeNow(vouchKey(person.id), vouchRule(world.policy), at);
+    vouchedAt.set(person.id, at);
   }
   const list = (prefix: string, n: number, offset = 0) => Array.from({ length: n }, (_, i) => phone(prefix, base + offset + i));
   const blocked = list('135', Math.max(3, size >> 4));
@@ -95,5 +124,8 @@ export const populate = async (world: MemoryWorld, rng: Rng, size: number, shard
     foreignPhones: Array.from({ length: 5 }, (_, i) => `+1202555${String(100 + i).padStart(4, '0')}`),
     freshPhones: list('138', size * 2),
     pairs: pairPeople.map((person, i) => ({ person, unknownPhone: phone('136', base + i), unknownEmail: `stranger${base + i}@example.com` })),
+    friendships,
+    vouchedAt,
+    byHandle: new Map(people.map((p) => [p.handle, p])),
   };
 };

@@ -11,9 +11,10 @@ import { CoverageRecorder } from './coverage.ts';
 import { CATALOGUE, type InvariantName, InvariantChecker, type Violation } from './invariants.ts';
 import type { MessengerFaults } from './messenger.ts';
 import { MINUTE } from './personas/common.ts';
+import { type BindingPersona, spawnBinding } from './personas/binding.ts';
 import { spawnProberPair } from './personas/prober.ts';
-import { type RecoveryPersona, spawnChannelRecovery } from './personas/recovery.ts';
-import { type RegistrationPersona, spawnRegistration } from './personas/registration.ts';
+import { type RecoveryPersona, spawnChannelRecovery, spawnDoubleRecovery } from './personas/recovery.ts';
+import { type RegistrationPersona, spawnRegistration, spawnTwins } from './personas/registration.ts';
 import { deriveSeed, Rng } from './rng.ts';
 import { type Driver, Sim, type TraceLine } from './sim.ts';
 
@@ -29,7 +30,7 @@ export interface ShardSpec {
   readonly keepTraceOf?: string;
 }
 
-export const DEFAULT_FAULTS: MessengerFaults = { dropRate: 0.02, delayRate: 0.1, maxDelayMs: 3 * MINUTE, duplicateRate: 0.02, crashRate: 0.01 };
+export const DEFAULT_FAULTS: MessengerFaults = { dropRate: 0.02, delayRate: 0.1, maxDelayMs: 3 * MINUTE, duplicateRate: 0.02, crashRate: 0.01, crashAfterSaveRate: 0.01, outageRate: 0.1 };
 
 export interface ReportedViolation extends Violation {
   readonly shard: number;
@@ -58,19 +59,32 @@ export interface ShardResult {
   readonly trace?: readonly TraceLine[];
 }
 
-type Plan = { readonly kind: 'registration'; readonly persona: RegistrationPersona } | { readonly kind: 'sms' | 'email'; readonly persona: RecoveryPersona } | { readonly kind: 'pair-sms' | 'pair-email' };
+type Plan =
+  | { readonly kind: 'registration'; readonly persona: RegistrationPersona }
+  | { readonly kind: 'sms' | 'email'; readonly persona: RecoveryPersona }
+  | { readonly kind: 'binding'; readonly persona: BindingPersona }
+  | { readonly kind: 'pair-sms' | 'pair-email' | 'twins' | 'double' };
+
+/** Plans that play two flows at once. */
+const PAIRED = new Set(['pair-sms', 'pair-email', 'twins', 'double']);
 
 const REGISTRATION_WEIGHTS: readonly (readonly [RegistrationPersona, number])[] = [
-  ['fast', 30], ['slow', 12], ['forgetful', 8], ['impatient', 10], ['guesser', 8], ['blocked', 6], ['foreign', 6], ['taken', 10], ['walkaway', 10],
+  ['fast', 30], ['slow', 12], ['forgetful', 8], ['impatient', 10], ['guesser', 8], ['lockout', 3], ['blocked', 6], ['foreign', 6], ['taken', 10], ['walkaway', 10],
 ];
 const RECOVERY_WEIGHTS: readonly (readonly [RecoveryPersona, number])[] = [
   ['honest', 40], ['slow', 10], ['forgetful', 8], ['impatient', 8], ['guesser', 8], ['secondFactorThief', 4], ['crossFlow', 5], ['switcher', 4], ['numberGone', 3], ['unknown', 10],
+  ['deactivatedMeanwhile', 1], ['supportAtOnce', 2], ['canceller', 2],
+];
+
+const BINDING_WEIGHTS: readonly (readonly [BindingPersona, number])[] = [
+  ['addEmail', 30], ['changePhone', 25], ['sameValue', 5], ['taken', 8], ['sessionEnds', 6], ['guesser', 6], ['slow', 8], ['walkaway', 6], ['canceller', 6],
 ];
 
 const plan = (rng: Rng): Plan => {
-  const kind = rng.weighted<'registration' | 'sms' | 'email' | 'pair-sms' | 'pair-email'>([['registration', 30], ['sms', 38], ['email', 24], ['pair-sms', 5], ['pair-email', 3]]);
+  const kind = rng.weighted<Plan['kind']>([['registration', 30], ['sms', 38], ['email', 24], ['binding', 6], ['pair-sms', 5], ['pair-email', 3], ['twins', 1], ['double', 1]]);
   if (kind === 'registration') return { kind, persona: rng.weighted(REGISTRATION_WEIGHTS) };
   if (kind === 'sms' || kind === 'email') return { kind, persona: rng.weighted(RECOVERY_WEIGHTS) };
+  if (kind === 'binding') return { kind, persona: rng.weighted(BINDING_WEIGHTS) };
   return { kind };
 };
 
@@ -82,7 +96,7 @@ export const runShard = async (spec: ShardSpec, onProgress?: (flowsDone: number)
   for (let planned = 0; planned < spec.flows; ) {
     const p = plan(personaRng);
     plans.push({ at: arrivals.int(0, 6 * 60 * MINUTE), plan: p });
-    planned += p.kind === 'pair-sms' || p.kind === 'pair-email' ? 2 : 1;
+    planned += PAIRED.has(p.kind) ? 2 : 1;
   }
   const sim = new Sim(
     {
@@ -109,6 +123,9 @@ export const runShard = async (spec: ShardSpec, onProgress?: (flowsDone: number)
   plans.forEach(({ at, plan: p }, i) => {
     if (p.kind === 'registration') spawnRegistration(sim, start + at, p.persona, i);
     else if (p.kind === 'sms' || p.kind === 'email') spawnChannelRecovery(sim, start + at, p.kind, p.persona);
+    else if (p.kind === 'binding') spawnBinding(sim, start + at, p.persona, i);
+    else if (p.kind === 'twins') spawnTwins(sim, start + at, i);
+    else if (p.kind === 'double') spawnDoubleRecovery(sim, start + at);
     else spawnProberPair(sim, start + at, p.kind === 'pair-sms' ? 'sms' : 'email', checker.book);
   });
   let steps = 0;

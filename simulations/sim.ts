@@ -12,7 +12,7 @@ import { registrationFlow } from '../src/flows/registration.ts';
 import type { FlowDefinition } from '../src/runtime/flowDefinition.ts';
 import type { FlowPorts } from '../src/runtime/ports.ts';
 import { createRuntime, type FlowRuntime, type HostSession, type StepObservation, type StepReply, type StepResult } from '../src/runtime/runtime.ts';
-import { type MessengerFaults, SimMessenger } from './messenger.ts';
+import { CrashingFlowStore, type MessengerFaults, SimMessenger } from './messenger.ts';
 import { type Population, populate } from './population.ts';
 import { EventQueue } from './queue.ts';
 import { Rng } from './rng.ts';
@@ -53,6 +53,7 @@ export interface Observer {
 export class Sim {
   readonly world: MemoryWorld;
   readonly messenger: SimMessenger;
+  readonly store: CrashingFlowStore;
   readonly queue = new EventQueue();
   readonly drivers: Driver[] = [];
   readonly byFlowId = new Map<string, Driver>();
@@ -66,7 +67,13 @@ export class Sim {
   constructor(readonly options: SimOptions, readonly rng: Rng) {
     const clockHolder: { now(): number } = { now: () => 0 };
     this.messenger = new SimMessenger(clockHolder, rng.fork('messenger'), options.faults);
-    this.world = createMemoryWorld({ seed: rng.fork('ports').seed, messenger: this.messenger, ...(options.policy === undefined ? {} : { policy: options.policy }) });
+    this.store = new CrashingFlowStore(rng.fork('store'), options.faults.crashAfterSaveRate);
+    this.world = createMemoryWorld({
+      seed: rng.fork('ports').seed,
+      messenger: this.messenger,
+      store: this.store,
+      ...(options.policy === undefined ? {} : { policy: options.policy }),
+    });
     clockHolder.now = () => this.world.clock.now();
     this.#definitions = options.definitions ?? defaultDefinitions;
     this.runtime = this.#newRuntime();
@@ -151,6 +158,7 @@ export class Driver {
     if (E.isRight(result)) {
       this.flowId = result.right.flowId;
       this.sim.byFlowId.set(result.right.flowId, this);
+      if (this.notes['noFaults'] === true) this.sim.store.exempt.add(result.right.flowId);
     }
     this.#record({ type: 'start' }, result);
     return result;
@@ -183,6 +191,8 @@ export class Driver {
     const detail = redact(event, tag);
     if (E.isLeft(result)) {
       this.trace.push({ at, event: event.type, detail, outcome: `refused ${result.left.code}` });
+      // The host died after saving: its outbox worker picks the flow up when it is back.
+      if (result.left.code === 'port_failure') this.later(this.#recoveryDelay(), () => this.drain());
       return;
     }
     this.#observe(result.right);
@@ -205,11 +215,16 @@ export class Driver {
     }
     if (reply.view.done && this.endedAt === null) this.endedAt = this.sim.world.clock.now();
     // A host's outbox worker retries pending effects shortly after a failure.
-    if (reply.pendingEffects > 0) this.later(1_000, () => this.drain());
+    if (reply.pendingEffects > 0) this.later(this.#recoveryDelay(), () => this.drain());
     this.#armTick(reply.nextDeadline);
   }
 
   #lastTicked: number | null = null;
+
+  /** Usually a second; sometimes a long outage, during which deadlines pass. */
+  #recoveryDelay(): number {
+    return this.sim.rng.chance(this.sim.options.faults.outageRate) ? this.rng.int(5, 40) * 60_000 : 1_000;
+  }
 
   #armTick(deadline: number | null): void {
     if (deadline === null || !Number.isFinite(deadline) || this.#tickAt === deadline) return;

@@ -20,6 +20,8 @@ export const spawnProberPair = (sim: Sim, at: number, method: 'sms' | 'email', b
   const machine = method === 'sms' ? 'smsRecovery' : 'emailRecovery';
   const known = sim.driver(machine, 'prober-known');
   const unknown = sim.driver(machine, 'prober-unknown');
+  known.notes['noFaults'] = true;
+  unknown.notes['noFaults'] = true;
   const slot = sim.population.pairs[sim.pairsUsed++];
   if (slot === undefined) throw new Error('no pair slots in this world');
   const channels = method === 'sms' ? [slot.person.phone, slot.unknownPhone] : [slot.person.email as string, slot.unknownEmail];

@@ -9,7 +9,7 @@ import type { Person } from '../population.ts';
 import type { Driver, Sim } from '../sim.ts';
 import { abandon, guess, MINUTE, PATIENT, SECOND, whenCodeArrives } from './common.ts';
 
-export const RECOVERY_PERSONAS = ['honest', 'slow', 'forgetful', 'impatient', 'guesser', 'secondFactorThief', 'crossFlow', 'switcher', 'numberGone', 'unknown'] as const;
+export const RECOVERY_PERSONAS = ['honest', 'slow', 'forgetful', 'impatient', 'guesser', 'secondFactorThief', 'crossFlow', 'switcher', 'numberGone', 'unknown', 'deactivatedMeanwhile', 'supportAtOnce', 'canceller'] as const;
 export type RecoveryPersona = (typeof RECOVERY_PERSONAS)[number];
 
 /** The second factor, then a new password, then the security review. */
@@ -56,7 +56,17 @@ export const spawnChannelRecovery = (sim: Sim, at: number, method: 'sms' | 'emai
       await driver.send({ type: 'number.deactivated' });
       return;
     }
+    if (persona === 'supportAtOnce') {
+      await driver.send({ type: 'support.request' });
+      return;
+    }
     await driver.send({ type: 'channel.submit', channel });
+    // The operator closes the account while the person is recovering it.
+    if (persona === 'deactivatedMeanwhile') sim.world.directory.deactivate(person.id);
+    if (persona === 'canceller') {
+      driver.later(driver.rng.int(5, 120) * SECOND, async () => void (await driver.send({ type: 'flow.cancel' })));
+      return;
+    }
     const thief = persona === 'secondFactorThief';
     const useCode = async (code: string): Promise<void> => {
       await driver.send({ type: 'code.submit', code }, 'real');
@@ -127,4 +137,36 @@ export const spawnChannelRecovery = (sim: Sim, at: number, method: 'sms' | 'emai
 /** The FAQ's last step when nothing arrives: go to customer support. */
 const support = async (driver: Driver): Promise<void> => {
   if (!driver.done) await driver.send({ type: 'support.request' });
+};
+
+/**
+ * One person, two recoveries at once (SMS and e-mail): whichever sets its password first wins;
+ * the other is refused, because the security epoch moved under it.
+ */
+export const spawnDoubleRecovery = (sim: Sim, at: number): [Driver, Driver] => {
+  const sms = sim.driver('smsRecovery', 'double-sms');
+  const email = sim.driver('emailRecovery', 'double-email');
+  const withEmail = sim.population.people.filter((p) => p.email !== null && !p.deactivated && p.totpSecret === null);
+  const person = sms.rng.pick(withEmail.length > 0 ? withEmail : sim.population.people);
+  sms.notes['person'] = person.id;
+  email.notes['person'] = person.id;
+  const password = (d: Driver) => {
+    const p = `double passphrase ${d.ordinal}`;
+    d.notes['passwords'] = [p];
+    return p;
+  };
+  sim.queue.push(at, sms.ordinal, async () => {
+    await sms.start();
+    await email.start();
+    await sms.send({ type: 'channel.submit', channel: person.phone });
+    await email.send({ type: 'channel.submit', channel: person.email ?? person.phone });
+    sms.later(30 * SECOND, async () => {
+      await sms.send({ type: 'code.submit', code: sms.latestCode() ?? '000000' }, 'real');
+      await email.send({ type: 'code.submit', code: email.latestCode() ?? '000000' }, 'real');
+      await sms.send({ type: 'password.submit', password: password(sms) });
+      await email.send({ type: 'password.submit', password: password(email) });
+      if ((sms.state as string) === 'hardening.reviewingSecurity') await sms.send({ type: 'security.done' });
+    });
+  });
+  return [sms, email];
 };

@@ -6,7 +6,7 @@
 import type { Driver, Sim } from '../sim.ts';
 import { abandon, guess, MINUTE, PATIENT, SECOND, whenCodeArrives } from './common.ts';
 
-export const REGISTRATION_PERSONAS = ['fast', 'slow', 'forgetful', 'impatient', 'guesser', 'blocked', 'foreign', 'taken', 'walkaway'] as const;
+export const REGISTRATION_PERSONAS = ['fast', 'slow', 'forgetful', 'impatient', 'guesser', 'lockout', 'blocked', 'foreign', 'taken', 'walkaway', 'twins'] as const;
 export type RegistrationPersona = (typeof REGISTRATION_PERSONAS)[number];
 
 const finish = async (driver: Driver, ordinal: number): Promise<void> => {
@@ -51,7 +51,29 @@ export const spawnRegistration = (sim: Sim, at: number, persona: RegistrationPer
         return;
       }
       case 'walkaway':
+        if (driver.rng.chance(0.4)) driver.later(driver.rng.int(10, 300) * SECOND, async () => void (await driver.send({ type: 'flow.cancel' })));
         return abandon();
+      case 'lockout': {
+        // Five wrong codes, a new code, five more: the flow locks, with a retry-after.
+        let tries = 0;
+        const attempt = async (): Promise<void> => {
+          if (driver.done || tries > 12) return;
+          if (tries === 5) {
+            const wait = Math.max(0, ((driver.last?.view['resendAllowedAt'] as number | null) ?? 0) - driver.sim.world.clock.now());
+            tries++;
+            driver.later(wait, async () => {
+              await driver.send({ type: 'code.resend' });
+              driver.later(SECOND, attempt);
+            });
+            return;
+          }
+          tries++;
+          const r = await driver.send({ type: 'code.submit', code: guess(driver) }, 'guess');
+          if (r._tag === 'Right') driver.later(driver.rng.int(1, 5) * SECOND, attempt);
+        };
+        driver.later(2 * SECOND, attempt);
+        return;
+      }
       case 'forgetful':
         driver.later(driver.rng.int(11, 20) * MINUTE, async () => {
           const code = driver.latestCode();
@@ -85,4 +107,44 @@ export const spawnRegistration = (sim: Sim, at: number, persona: RegistrationPer
     }
   });
   return driver;
+};
+
+/**
+ * Two people racing for one handle (and sometimes one number): both pass the handle check,
+ * only one account can be created; the other is sent back to choose again, or told the
+ * number already has an account.
+ */
+export const spawnTwins = (sim: Sim, at: number, ordinal: number): [Driver, Driver] => {
+  const first = sim.driver('registration', 'twin-first');
+  const second = sim.driver('registration', 'twin-second');
+  const handle = `twin_${sim.options.shard}_${ordinal}`;
+  const phoneA = first.rng.pick(sim.population.freshPhones);
+  const samePhone = first.rng.chance(0.5);
+  const phoneB = samePhone ? phoneA : second.rng.pick(sim.population.freshPhones);
+  const password = `twin passphrase ${ordinal}`;
+  first.notes['passwords'] = [password];
+  second.notes['passwords'] = [password];
+  const codeOf = (d: Driver) => d.latestCode() ?? '000000';
+  sim.queue.push(at, first.ordinal, async () => {
+    await first.start();
+    await first.send({ type: 'phone.submit', phone: phoneA });
+    // The same number may be sent a code only after its cooldown.
+    first.later(61 * SECOND, async () => {
+      await second.start();
+      await second.send({ type: 'phone.submit', phone: phoneB });
+      second.later(5 * SECOND, async () => {
+        await first.send({ type: 'code.submit', code: codeOf(first) }, 'real');
+        await second.send({ type: 'code.submit', code: codeOf(second) }, 'real');
+        await first.send({ type: 'handle.submit', handle });
+        await second.send({ type: 'handle.submit', handle: handle.toUpperCase() });
+        await first.send({ type: 'password.submit', password });
+        await second.send({ type: 'password.submit', password });
+        if (second.state === 'choosingHandle') {
+          await second.send({ type: 'handle.submit', handle: `${handle}_b` });
+          await second.send({ type: 'password.submit', password });
+        }
+      });
+    });
+  });
+  return [first, second];
 };

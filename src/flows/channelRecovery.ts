@@ -102,7 +102,9 @@ export const channelRecoveryView = (kind: RecoveryChannel, policy: Policy) => (s
 
 export const channelRecoveryDeadline = (snapshot: Snapshot): number | null => {
   const c = snapshot.context;
-  const waiting = snapshot.matches('awaitingCode') || snapshot.matches('linkOpened');
+  // The state value is typed loosely: the e-mail machine has states the SMS one lacks.
+  const top = stateName(snapshot.value).split('.')[0];
+  const waiting = top === 'awaitingCode' || top === 'linkOpened';
   const codeDeadline = waiting && c.code !== null && !c.code.used ? Math.max(c.code.expiresAt, c.link !== null && !c.link.used ? c.link.expiresAt : 0) : Number.POSITIVE_INFINITY;
   return Math.min(codeDeadline, c.expiresAt);
 };

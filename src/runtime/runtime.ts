@@ -334,6 +334,7 @@ export const createRuntime = (ports: FlowPorts, definitions: readonly FlowDefini
       outbox: outboxFrom(flowId, 1, actions),
       replies: [],
     };
+    observe?.({ flowId, machine: definition.name, event: 'xstate.init', at: trusted.at, from: snapshot, to: snapshot, transitions: [], effects: envelope.outbox });
     const inserted = await ports.store.insert(envelope);
     if (!inserted) return E.left(flowError('flow_exists', 'A flow with this id already exists.'));
     return settle(flowId, requestId);

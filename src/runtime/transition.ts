@@ -16,6 +16,8 @@ export interface TakenTransition {
   readonly source: string;
   readonly event: string;
   readonly branch: number;
+  /** The states it entered on the way, final ones a parent's onDone left at once included. */
+  readonly targets: readonly string[];
 }
 
 interface Scope {
@@ -27,6 +29,7 @@ interface Scope {
 interface TransitionLike {
   readonly source: { readonly id: string; readonly transitions: ReadonlyMap<string, readonly unknown[]> };
   readonly eventType: string;
+  readonly target?: readonly { readonly id: string }[];
 }
 
 const scopes = new WeakMap<AnyStateMachine, Scope>();
@@ -42,7 +45,7 @@ const scopeFor = (machine: AnyStateMachine): Scope => {
     if (holder.taken === null || inspection.type !== '@xstate.microstep') return;
     for (const taken of inspection._transitions ?? []) {
       const branches = taken.source.transitions.get(taken.eventType) ?? [];
-      holder.taken.push({ source: taken.source.id, event: taken.eventType, branch: branches.indexOf(taken) });
+      holder.taken.push({ source: taken.source.id, event: taken.eventType, branch: branches.indexOf(taken), targets: (taken.target ?? []).map((t) => t.id) });
     }
   });
   (holder as { scope: unknown }).scope = {

@@ -127,6 +127,11 @@ export class MemoryDirectory implements AccountDirectory {
     this.#update(id, (a) => ({ ...a, securityEpoch: a.securityEpoch + 1 }));
   }
 
+  /** Synchronous read for observers that must not await (simulation invariants). */
+  peek(id: AccountId): Account | undefined {
+    return this.#accounts.get(id);
+  }
+
   all(): readonly Account[] {
     return [...this.#accounts.values()];
   }

@@ -45,6 +45,7 @@ export interface MemoryWorldOptions {
   readonly locale?: Locale;
   readonly messenger?: MemoryMessenger;
   readonly blocked?: Iterable<string>;
+  readonly store?: MemoryFlowStore;
 }
 
 /**
@@ -69,7 +70,7 @@ export const createMemoryWorld = (options: MemoryWorldOptions = {}): MemoryWorld
     sessions: new MemorySessions(),
     hasher: testOnlyHasher(random),
     budgets: new MemoryBudgets(),
-    store: new MemoryFlowStore(),
+    store: options.store ?? new MemoryFlowStore(),
     audit: new MemoryAudit(),
     blockedNumbers: new MemoryBlockedNumbers(options.blocked),
     passwordBlocklist: commonPasswordBlocklist(),
