@@ -278,10 +278,9 @@ export const createBindingMachine = (deps: ChallengeDeps) => {
           'delivery.failed': { actions: 'noteDeliveryFailed' },
           'flow.cancel': { target: 'cancelled' },
           'session.ended': { target: 'sessionEnded' },
-          'clock.tick': [
-            { guard: 'flowExpired', target: 'timedOut' },
-            { guard: 'codeExpired', target: 'codeExpired' },
-          ],
+          // A code always expires before the flow does (the policy refuses a lifetime shorter than
+          // a code's), so the flow's own deadline is met in codeExpired, not here.
+          'clock.tick': { guard: 'codeExpired', target: 'codeExpired' },
         },
       },
       codeExpired: {

@@ -65,7 +65,7 @@ export class InvariantChecker implements Observer {
   readonly #proven = new Set<string>();
   readonly #passedSecondFactor = new Set<string>();
   readonly #resets = new Map<string, number[]>();
-  readonly #recoveries: { readonly driver: Driver; readonly accountId: string; readonly at: number; readonly channels: readonly string[] }[] = [];
+  readonly #recoveries: { readonly driver: Driver; readonly accountId: string; readonly epoch: number; readonly channels: readonly string[] }[] = [];
   /** Every string an effect carried: checked against the secrets once they are all known. */
   readonly #effectStrings = new Map<string, Driver | undefined>();
 
@@ -128,7 +128,7 @@ export class InvariantChecker implements Observer {
     if (accountId === undefined || driver?.flowId == null) return;
     this.#resets.set(accountId, [...(this.#resets.get(accountId) ?? []), step.at]);
     const account = this.sim.world.directory.peek(accountId as AccountId);
-    this.#recoveries.push({ driver, accountId, at: step.at, channels: [account?.phone?.value, account?.email?.value].filter((c): c is NonNullable<typeof c> => c != null) });
+    this.#recoveries.push({ driver, accountId, epoch: account?.securityEpoch ?? 0, channels: [account?.phone?.value, account?.email?.value].filter((c): c is NonNullable<typeof c> => c != null) });
     const path = driver.machine;
     const proven = path === 'smsRecovery' || path === 'emailRecovery' ? this.#proven.has(driver.flowId) : true;
     this.book.check('password-after-challenge', proven, driver, () => `the password of ${accountId} changed in ${path} without a passed challenge`);
@@ -148,10 +148,11 @@ export class InvariantChecker implements Observer {
       told.add(attempt.to);
       toldByFlow.set(flowId, told);
     }
-    for (const { driver, accountId, at, channels } of this.#recoveries) {
+    for (const { driver, accountId, epoch, channels } of this.#recoveries) {
+      // Sessions issued under an epoch older than the one the recovery moved to must be revoked.
       const sessions = await this.sim.world.sessions.list(accountId as AccountId);
-      const older = sessions.filter((s) => s.createdAt <= at && s.revokedAt === null);
-      this.book.check('recovery-hardened', older.length === 0, driver, () => `${older.length} older sessions of ${accountId} survived the recovery`);
+      const older = sessions.filter((s) => s.epoch < epoch && s.revokedAt === null);
+      this.book.check('recovery-hardened', older.length === 0, driver, () => `${older.length} sessions from before the recovery (epoch < ${epoch}) of ${accountId} survived it`);
       const told = toldByFlow.get(driver.flowId ?? '') ?? new Set<string>();
       const missing = channels.filter((c) => !told.has(c));
       this.book.check('recovery-hardened', missing.length === 0, driver, () => `${missing.length} of ${channels.length} channels bound at the recovery were not told of it`);

@@ -45,6 +45,8 @@ export class ProcessCrash extends Error {}
 export class CrashingFlowStore extends MemoryFlowStore {
   /** Flows the faults leave alone: enumeration pairs compare logic, not luck. */
   readonly exempt = new Set<string>();
+  /** Flows whose next save with pending effects is followed by a crash (a persona's planned outage). */
+  readonly crashNext = new Set<string>();
 
   constructor(
     private readonly rng: Rng,
@@ -55,6 +57,7 @@ export class CrashingFlowStore extends MemoryFlowStore {
 
   override async replace(envelope: FlowEnvelope, expectedVersion: number): Promise<boolean> {
     const saved = await super.replace(envelope, expectedVersion);
+    if (saved && envelope.outbox.length > 0 && this.crashNext.delete(envelope.flowId)) throw new ProcessCrash('the host died right after saving (planned)');
     if (saved && envelope.outbox.length > 0 && !this.exempt.has(envelope.flowId) && this.rng.chance(this.crashAfterSaveRate)) throw new ProcessCrash('the host died right after saving');
     return saved;
   }
@@ -62,6 +65,8 @@ export class CrashingFlowStore extends MemoryFlowStore {
 
 export class SimMessenger extends MemoryMessenger {
   readonly deliveries: Delivery[] = [];
+  /** Flows whose next message the provider drops (a persona's planned failure). */
+  readonly dropNext = new Set<string>();
   /** Every hand-over to the provider, delivered or not, by idempotency key. */
   readonly attempts = new Map<string, { readonly to: string; readonly at: number }>();
   readonly #byFlow = new Map<string, Delivery[]>();
@@ -75,7 +80,8 @@ export class SimMessenger extends MemoryMessenger {
     super((message, key) => this.#decideFailure(message, key));
   }
 
-  #decideFailure(_message: OutboundMessage, _key: string): DeliveryResult | undefined {
+  #decideFailure(_message: OutboundMessage, key: string): DeliveryResult | undefined {
+    if (this.dropNext.delete(key.split(':')[0] ?? '')) return { ok: false, reason: 'unreachable', retryable: true };
     return this.rng.chance(this.faults.dropRate) ? { ok: false, reason: 'unreachable', retryable: true } : undefined;
   }
 

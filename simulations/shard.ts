@@ -16,7 +16,7 @@ import { spawnProberPair } from './personas/prober.ts';
 import { type RecoveryPersona, spawnChannelRecovery, spawnDoubleRecovery } from './personas/recovery.ts';
 import { type RegistrationPersona, spawnRegistration, spawnTwins } from './personas/registration.ts';
 import { deriveSeed, Rng } from './rng.ts';
-import { type Driver, Sim, type TraceLine } from './sim.ts';
+import { type Driver, Sim, type SimOptions, type TraceLine } from './sim.ts';
 
 export interface ShardSpec {
   readonly seed: number;
@@ -26,6 +26,8 @@ export interface ShardSpec {
   readonly restartRate?: number;
   /** Replaces the flow definitions: how teeth tests plant a broken variant. */
   readonly definitions?: (ports: FlowPorts) => FlowDefinition[];
+  /** Replaces some of the world's ports: how teeth tests plant a broken adapter. */
+  readonly ports?: SimOptions['ports'];
   /** Only this flow's trace is kept (replay). */
   readonly keepTraceOf?: string;
 }
@@ -69,15 +71,15 @@ type Plan =
 const PAIRED = new Set(['pair-sms', 'pair-email', 'twins', 'double']);
 
 const REGISTRATION_WEIGHTS: readonly (readonly [RegistrationPersona, number])[] = [
-  ['fast', 30], ['slow', 12], ['forgetful', 8], ['impatient', 10], ['guesser', 8], ['lockout', 3], ['blocked', 6], ['foreign', 6], ['taken', 10], ['walkaway', 10],
+  ['fast', 30], ['slow', 12], ['forgetful', 8], ['impatient', 10], ['guesser', 8], ['lockout', 3], ['outage', 1], ['blocked', 6], ['foreign', 6], ['taken', 10], ['walkaway', 10],
 ];
 const RECOVERY_WEIGHTS: readonly (readonly [RecoveryPersona, number])[] = [
   ['honest', 40], ['slow', 10], ['forgetful', 8], ['impatient', 8], ['guesser', 8], ['secondFactorThief', 4], ['crossFlow', 5], ['switcher', 4], ['numberGone', 3], ['unknown', 10],
-  ['deactivatedMeanwhile', 1], ['supportAtOnce', 2], ['canceller', 2],
+  ['deactivatedMeanwhile', 1], ['supportAtOnce', 2], ['canceller', 2], ['outage', 1], ['lockout', 2], ['linkDeactivated', 1], ['linkGuesser', 1], ['linkIdle', 1],
 ];
 
 const BINDING_WEIGHTS: readonly (readonly [BindingPersona, number])[] = [
-  ['addEmail', 30], ['changePhone', 25], ['sameValue', 5], ['taken', 8], ['sessionEnds', 6], ['guesser', 6], ['slow', 8], ['walkaway', 6], ['canceller', 6],
+  ['addEmail', 30], ['changePhone', 25], ['sameValue', 5], ['taken', 8], ['sessionEnds', 6], ['sessionEndsEarly', 2], ['idleAtStart', 2], ['guesser', 6], ['slow', 8], ['walkaway', 6], ['canceller', 6], ['outage', 3], ['hammer', 3], ['epochMovesWhileApplying', 2],
 ];
 
 const plan = (rng: Rng): Plan => {
@@ -107,6 +109,7 @@ export const runShard = async (spec: ShardSpec, onProgress?: (flowsDone: number)
       faults: spec.faults ?? DEFAULT_FAULTS,
       restartRate: spec.restartRate ?? 0.02,
       ...(spec.definitions === undefined ? {} : { definitions: spec.definitions }),
+      ...(spec.ports === undefined ? {} : { ports: spec.ports }),
     },
     rng,
   );

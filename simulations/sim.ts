@@ -37,6 +37,11 @@ export interface SimOptions {
   readonly policy?: PolicyOverrides;
   /** Replaces flow definitions: how the teeth tests plant a broken variant. */
   readonly definitions?: (ports: FlowPorts) => FlowDefinition[];
+  /**
+   * Replaces some of the world's ports as it is built (before the population is seeded): how
+   * the teeth tests plant a broken adapter the executor uses (budgets, sessions, messenger).
+   */
+  readonly ports?: (world: MemoryWorld) => Partial<MemoryWorld>;
 }
 
 export const defaultDefinitions = (ports: FlowPorts): FlowDefinition[] => [
@@ -68,12 +73,13 @@ export class Sim {
     const clockHolder: { now(): number } = { now: () => 0 };
     this.messenger = new SimMessenger(clockHolder, rng.fork('messenger'), options.faults);
     this.store = new CrashingFlowStore(rng.fork('store'), options.faults.crashAfterSaveRate);
-    this.world = createMemoryWorld({
+    const world = createMemoryWorld({
       seed: rng.fork('ports').seed,
       messenger: this.messenger,
       store: this.store,
       ...(options.policy === undefined ? {} : { policy: options.policy }),
     });
+    this.world = options.ports === undefined ? world : { ...world, ...options.ports(world) };
     clockHolder.now = () => this.world.clock.now();
     this.#definitions = options.definitions ?? defaultDefinitions;
     this.runtime = this.#newRuntime();
@@ -192,7 +198,7 @@ export class Driver {
     if (E.isLeft(result)) {
       this.trace.push({ at, event: event.type, detail, outcome: `refused ${result.left.code}` });
       // The host died after saving: its outbox worker picks the flow up when it is back.
-      if (result.left.code === 'port_failure') this.later(this.#recoveryDelay(), () => this.drain());
+      if (result.left.code === 'port_failure') this.#down(this.#recoveryDelay());
       return;
     }
     this.#observe(result.right);
@@ -215,14 +221,26 @@ export class Driver {
     }
     if (reply.view.done && this.endedAt === null) this.endedAt = this.sim.world.clock.now();
     // A host's outbox worker retries pending effects shortly after a failure.
-    if (reply.pendingEffects > 0) this.later(this.#recoveryDelay(), () => this.drain());
+    if (reply.pendingEffects > 0) this.#down(this.#recoveryDelay());
     this.#armTick(reply.nextDeadline);
   }
 
   #lastTicked: number | null = null;
 
+  /** Until when the host serving this flow is down: its deadlines wait, its outbox waits. */
+  #downUntil = 0;
+
+  #down(ms: number): void {
+    this.#downUntil = Math.max(this.#downUntil, this.sim.world.clock.now() + ms);
+    // One millisecond after coming back: overdue deadlines are handled first.
+    this.later(ms + 1, () => this.drain());
+  }
+
   /** Usually a second; sometimes a long outage, during which deadlines pass. */
   #recoveryDelay(): number {
+    const outage = this.notes['outage'];
+    if (typeof outage === 'number') return outage;
+    if (outage === true) return this.rng.int(15, 40) * 60_000;
     return this.sim.rng.chance(this.sim.options.faults.outageRate) ? this.rng.int(5, 40) * 60_000 : 1_000;
   }
 
@@ -231,13 +249,19 @@ export class Driver {
     // A deadline that a tick at that very instant did not move is stuck: flows-terminate will say so.
     if (deadline === this.#lastTicked && deadline <= this.sim.world.clock.now()) return;
     this.#tickAt = deadline;
-    this.sim.queue.push(deadline, this.ordinal, async () => {
+    const wake = async (): Promise<void> => {
       if (this.#tickAt !== deadline || this.flowId === null || this.done) return;
+      // A host that is down wakes nothing; when it is back, overdue deadlines come first.
+      if (this.sim.world.clock.now() < this.#downUntil) {
+        this.sim.queue.push(this.#downUntil, this.ordinal, wake);
+        return;
+      }
       this.#tickAt = null;
       this.#lastTicked = deadline;
       const result = await this.sim.runtime.tick(this.flowId);
       this.#record({ type: 'clock.tick' }, result);
-    });
+    };
+    this.sim.queue.push(deadline, this.ordinal, wake);
   }
 
   async drain(): Promise<void> {

@@ -6,9 +6,9 @@
 import type { AccountId } from '../../src/domain/account.ts';
 import type { HostSession } from '../../src/runtime/runtime.ts';
 import type { Driver, Sim } from '../sim.ts';
-import { abandon, guess, MINUTE, PATIENT, SECOND, whenCodeArrives } from './common.ts';
+import { abandon, guess, MINUTE, PATIENT, resendThroughOutage, SECOND, whenCodeArrives } from './common.ts';
 
-export const BINDING_PERSONAS = ['addEmail', 'changePhone', 'sameValue', 'taken', 'sessionEnds', 'guesser', 'slow', 'walkaway', 'canceller'] as const;
+export const BINDING_PERSONAS = ['addEmail', 'changePhone', 'sameValue', 'taken', 'sessionEnds', 'sessionEndsEarly', 'idleAtStart', 'guesser', 'slow', 'walkaway', 'canceller', 'outage', 'hammer', 'epochMovesWhileApplying'] as const;
 export type BindingPersona = (typeof BINDING_PERSONAS)[number];
 
 export const spawnBinding = (sim: Sim, at: number, persona: BindingPersona, ordinal: number): Driver => {
@@ -24,8 +24,14 @@ export const spawnBinding = (sim: Sim, at: number, persona: BindingPersona, ordi
     const send = (event: Record<string, unknown> & { type: string }, tag: Parameters<Driver['send']>[1] = 'none') => driver.send(event, tag, session);
     const started = await driver.start({}, session);
     if (started._tag === 'Left') return;
+    if (persona === 'idleAtStart') return abandon();
+    if (persona === 'sessionEndsEarly') {
+      await sim.world.sessions.revoke(signedIn.id, sim.world.clock.now());
+      await send({ type: 'channel.submit', kind: 'email', value: `late${sim.options.shard}x${ordinal}@example.net` });
+      return;
+    }
     const channel =
-      persona === 'changePhone' || persona === 'guesser' || persona === 'slow'
+      persona === 'changePhone' || persona === 'guesser' || persona === 'slow' || persona === 'outage' || persona === 'hammer'
         ? { kind: 'phone', value: driver.rng.pick(sim.population.freshPhones) }
         : persona === 'sameValue'
           ? { kind: 'phone', value: person.phone }
@@ -41,11 +47,37 @@ export const spawnBinding = (sim: Sim, at: number, persona: BindingPersona, ordi
     switch (persona) {
       case 'walkaway':
         return abandon();
+      case 'outage':
+        resendThroughOutage(driver, send, driver.rng.chance(0.5));
+        return;
+      case 'hammer': {
+        // Resends too early, then past the hourly budget (the code dies, the flow says when to
+        // try again), then again too early: every refusal is shown with its real wait.
+        const gaps = [10, 51, 61, 61, 61, 61, 61, 1_000];
+        const press = async (): Promise<void> => {
+          const gap = gaps.shift();
+          if (driver.done || gap === undefined) return;
+          await send({ type: 'code.resend' });
+          driver.later(gap * SECOND, press);
+        };
+        driver.later(5 * SECOND, press);
+        return;
+      }
       case 'canceller':
-        driver.later(driver.rng.int(5, 60) * SECOND, async () => void (await send({ type: 'flow.cancel' })));
+        driver.later(driver.rng.chance(0.7) ? driver.rng.int(5, 60) * SECOND : driver.rng.int(11, 20) * MINUTE, async () => void (await send({ type: 'flow.cancel' })));
+        return;
+      case 'epochMovesWhileApplying':
+        // The code is redeemed, the host dies before writing the change, and while it is down a
+        // recovery elsewhere moves the account to a new epoch: the delayed write is refused.
+        whenCodeArrives(driver, PATIENT, async (code) => {
+          if (driver.flowId !== null) sim.store.crashNext.add(driver.flowId);
+          driver.notes['outage'] = 10 * MINUTE;
+          await send({ type: 'code.submit', code }, 'real');
+          driver.later(MINUTE, async () => sim.world.directory.bumpEpoch(person.id));
+        }, abandon);
         return;
       case 'sessionEnds':
-        driver.later(driver.rng.int(5, 60) * SECOND, async () => {
+        driver.later(driver.rng.chance(0.5) ? driver.rng.int(5, 60) * SECOND : driver.rng.int(11, 20) * MINUTE, async () => {
           await sim.world.sessions.revoke(signedIn.id, sim.world.clock.now());
           await send({ type: 'code.submit', code: driver.latestCode() ?? '000000' }, 'real');
         });

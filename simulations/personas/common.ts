@@ -63,3 +63,36 @@ export const guess = (driver: Driver): string => driver.rng.digits(6);
 
 /** Leaves the flow to time out, as people do. */
 export const abandon = async (): Promise<void> => {};
+
+/**
+ * A planned outage around a resend: the resend is saved, the host dies before sending, and it
+ * stays down past the code's expiry. When it is back, the delayed send is refused by the
+ * budget (five sends already this hour) or dropped by the provider — so the result reaches a
+ * flow whose code has meanwhile expired.
+ */
+export const resendThroughOutage = (
+  driver: Driver,
+  send: (event: { readonly type: string }) => Promise<unknown>,
+  refuse: boolean,
+  /** E-mail codes expire only with their link, an hour on: the outage must outlast that. */
+  options: { readonly outageMs?: number; readonly beforeComeback?: (comebackAt: number) => void } = {},
+): void => {
+  const flowId = driver.flowId;
+  if (flowId === null) return;
+  let sends = 1;
+  const resend = async (): Promise<void> => {
+    if (driver.done) return;
+    if (sends < (refuse && options.outageMs === undefined ? 5 : 1)) {
+      sends++;
+      await send({ type: 'code.resend' });
+      driver.later(61 * SECOND, resend);
+      return;
+    }
+    driver.notes['outage'] = options.outageMs ?? true;
+    driver.sim.store.crashNext.add(flowId);
+    if (!refuse) driver.sim.messenger.dropNext.add(flowId);
+    await send({ type: 'code.resend' });
+    if (options.outageMs !== undefined) options.beforeComeback?.(driver.sim.world.clock.now() + options.outageMs);
+  };
+  driver.later(61 * SECOND, resend);
+};

@@ -7,9 +7,9 @@
 import { totpAt } from '../../src/domain/hotp.ts';
 import type { Person } from '../population.ts';
 import type { Driver, Sim } from '../sim.ts';
-import { abandon, guess, MINUTE, PATIENT, SECOND, whenCodeArrives } from './common.ts';
+import { abandon, guess, MINUTE, PATIENT, resendThroughOutage, SECOND, whenCodeArrives } from './common.ts';
 
-export const RECOVERY_PERSONAS = ['honest', 'slow', 'forgetful', 'impatient', 'guesser', 'secondFactorThief', 'crossFlow', 'switcher', 'numberGone', 'unknown', 'deactivatedMeanwhile', 'supportAtOnce', 'canceller'] as const;
+export const RECOVERY_PERSONAS = ['honest', 'slow', 'forgetful', 'impatient', 'guesser', 'secondFactorThief', 'crossFlow', 'switcher', 'numberGone', 'unknown', 'deactivatedMeanwhile', 'supportAtOnce', 'canceller', 'outage', 'lockout', 'linkDeactivated', 'linkGuesser', 'linkIdle'] as const;
 export type RecoveryPersona = (typeof RECOVERY_PERSONAS)[number];
 
 /** The second factor, then a new password, then the security review. */
@@ -36,13 +36,15 @@ const afterChallenge = async (driver: Driver, person: Person, thief: boolean): P
   }
 };
 
-export const spawnChannelRecovery = (sim: Sim, at: number, method: 'sms' | 'email', persona: RecoveryPersona): Driver => {
+export const spawnChannelRecovery = (sim: Sim, at: number, method: 'sms' | 'email', persona: RecoveryPersona, fixedChannel?: string): Driver => {
   const driver = sim.driver(method === 'sms' ? 'smsRecovery' : 'emailRecovery', persona);
   const { population } = sim;
   const candidates = method === 'email' ? population.people.filter((p) => p.email !== null) : population.people;
   const person = driver.rng.pick(candidates.length > 0 ? candidates : population.people);
   const channel =
-    persona === 'unknown'
+    fixedChannel !== undefined
+      ? fixedChannel
+      : persona === 'unknown'
       ? method === 'sms'
         ? driver.rng.pick(population.unknownPhones)
         : driver.rng.pick(population.unknownEmails)
@@ -52,17 +54,91 @@ export const spawnChannelRecovery = (sim: Sim, at: number, method: 'sms' | 'emai
   driver.notes['person'] = person.id;
   sim.queue.push(at, driver.ordinal, async () => {
     await driver.start();
-    if (persona === 'numberGone' && method === 'sms') {
+    if (persona === 'numberGone' && method === 'sms' && driver.rng.chance(0.4)) {
       await driver.send({ type: 'number.deactivated' });
       return;
     }
-    if (persona === 'supportAtOnce') {
+    if (persona === 'supportAtOnce' && fixedChannel === undefined) {
       await driver.send({ type: 'support.request' });
       return;
     }
     await driver.send({ type: 'channel.submit', channel });
+    if (fixedChannel !== undefined) {
+      driver.later(SECOND, async () => void (await driver.send({ type: 'support.request' })));
+      return;
+    }
     // The operator closes the account while the person is recovering it.
-    if (persona === 'deactivatedMeanwhile') sim.world.directory.deactivate(person.id);
+    const closeEarly = persona === 'linkDeactivated' && driver.rng.chance(0.5);
+    if (persona === 'deactivatedMeanwhile' || closeEarly) sim.world.directory.deactivate(person.id);
+    if (persona === 'numberGone') {
+      // The FAQ: no SMS comes because the number is gone; sometimes noticed only after the code expired.
+      driver.later(driver.rng.chance(0.5) ? driver.rng.int(30, 300) * SECOND : driver.rng.int(11, 30) * MINUTE, async () => void (await driver.send({ type: 'number.deactivated' })));
+      return;
+    }
+    if (persona === 'outage') {
+      const refuse = driver.rng.chance(0.5);
+      driver.notes['refuse'] = refuse;
+      if (method === 'sms') resendThroughOutage(driver, (e) => driver.send(e), refuse);
+      else
+        resendThroughOutage(driver, (e) => driver.send(e), refuse, {
+          outageMs: 65 * MINUTE,
+          // Another recovery to the same address sends just before the host is back: the
+          // delayed send then meets the per-address cooldown.
+          beforeComeback: (comebackAt) => {
+            if (refuse) spawnChannelRecovery(sim, comebackAt - 30 * SECOND, 'email', 'supportAtOnce', channel);
+          },
+        });
+      return;
+    }
+    if (persona === 'lockout') {
+      let tries = 0;
+      const attempt = async (): Promise<void> => {
+        if (driver.done || tries > 12) return;
+        if (tries++ === 5) {
+          const wait = Math.max(0, ((driver.last?.view['resendAllowedAt'] as number | null) ?? 0) - sim.world.clock.now());
+          driver.later(wait, async () => {
+            await driver.send({ type: 'code.resend' });
+            driver.later(SECOND, attempt);
+          });
+          return;
+        }
+        const r = await driver.send({ type: 'code.submit', code: guess(driver) }, 'guess');
+        if (r._tag === 'Right') driver.later(driver.rng.int(1, 5) * SECOND, attempt);
+      };
+      driver.later(2 * SECOND, attempt);
+      return;
+    }
+    if (method === 'email' && (persona === 'linkDeactivated' || persona === 'linkGuesser' || persona === 'linkIdle')) {
+      driver.later(driver.rng.int(1, 5) * MINUTE, async () => {
+        const token = [...driver.seen()].reverse().find((d) => d.token !== null)?.token ?? null;
+        if (token === null) return;
+        const wrongToken = () => `${token.slice(0, 20)}${driver.rng.digits(2)}`;
+        if (persona === 'linkGuesser') {
+          // Nine wrong links across two e-mails, then the real one opened and a wrong confirm:
+          // the flow's tenth wrong try locks it even on an opened link.
+          for (let i = 0; i < 5; i++) await driver.send({ type: 'link.open', token: wrongToken() }, 'guess');
+          const wait = Math.max(0, ((driver.last?.view['resendAllowedAt'] as number | null) ?? 0) - sim.world.clock.now());
+          driver.later(wait, async () => {
+            await driver.send({ type: 'code.resend' });
+            const fresh = [...driver.seen()].reverse().find((d) => d.token !== null)?.token ?? token;
+            for (let i = 0; i < 4; i++) await driver.send({ type: 'link.open', token: wrongToken() }, 'guess');
+            await driver.send({ type: 'link.open', token: fresh }, 'real');
+            await driver.send({ type: 'link.confirm', token: wrongToken() }, 'guess');
+          });
+          return;
+        }
+        await driver.send({ type: 'link.open', token }, 'real');
+        if (persona === 'linkIdle') return;
+        if (!closeEarly) {
+          await driver.send({ type: 'link.confirm', token: wrongToken() }, 'guess');
+          sim.world.directory.deactivate(person.id);
+        }
+        await driver.send({ type: 'link.confirm', token }, 'real');
+      });
+      return;
+    }
+    // An operator closes the account right after the link was opened (email) — judged at confirm.
+    if (persona === 'linkDeactivated') return;
     if (persona === 'canceller') {
       driver.later(driver.rng.int(5, 120) * SECOND, async () => void (await driver.send({ type: 'flow.cancel' })));
       return;
@@ -94,7 +170,7 @@ export const spawnChannelRecovery = (sim: Sim, at: number, method: 'sms' | 'emai
         return;
       }
       case 'switcher':
-        driver.later(driver.rng.int(30, 120) * SECOND, async () => {
+        driver.later(driver.rng.chance(0.5) ? driver.rng.int(30, 120) * SECOND : driver.rng.int(11, 20) * MINUTE, async () => {
           if (!driver.done && method === 'sms') await driver.send({ type: 'switch.toEmail' });
         });
         return;
@@ -163,9 +239,10 @@ export const spawnDoubleRecovery = (sim: Sim, at: number): [Driver, Driver] => {
     sms.later(30 * SECOND, async () => {
       await sms.send({ type: 'code.submit', code: sms.latestCode() ?? '000000' }, 'real');
       await email.send({ type: 'code.submit', code: email.latestCode() ?? '000000' }, 'real');
-      await sms.send({ type: 'password.submit', password: password(sms) });
-      await email.send({ type: 'password.submit', password: password(email) });
-      if ((sms.state as string) === 'hardening.reviewingSecurity') await sms.send({ type: 'security.done' });
+      const [first, second] = sms.rng.chance(0.5) ? [sms, email] : [email, sms];
+      await first.send({ type: 'password.submit', password: password(first) });
+      await second.send({ type: 'password.submit', password: password(second) });
+      if ((first.state as string) === 'hardening.reviewingSecurity') await first.send({ type: 'security.done' });
     });
   });
   return [sms, email];

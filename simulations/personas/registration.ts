@@ -4,9 +4,9 @@
  * already registered numbers, and people who walk away.
  */
 import type { Driver, Sim } from '../sim.ts';
-import { abandon, guess, MINUTE, PATIENT, SECOND, whenCodeArrives } from './common.ts';
+import { abandon, guess, MINUTE, PATIENT, resendThroughOutage, SECOND, whenCodeArrives } from './common.ts';
 
-export const REGISTRATION_PERSONAS = ['fast', 'slow', 'forgetful', 'impatient', 'guesser', 'lockout', 'blocked', 'foreign', 'taken', 'walkaway', 'twins'] as const;
+export const REGISTRATION_PERSONAS = ['fast', 'slow', 'forgetful', 'impatient', 'guesser', 'lockout', 'outage', 'blocked', 'foreign', 'taken', 'walkaway', 'twins'] as const;
 export type RegistrationPersona = (typeof REGISTRATION_PERSONAS)[number];
 
 const finish = async (driver: Driver, ordinal: number): Promise<void> => {
@@ -50,6 +50,9 @@ export const spawnRegistration = (sim: Sim, at: number, persona: RegistrationPer
         driver.later(2 * SECOND, attempt);
         return;
       }
+      case 'outage':
+        resendThroughOutage(driver, (e) => driver.send(e), driver.rng.chance(0.5));
+        return;
       case 'walkaway':
         if (driver.rng.chance(0.4)) driver.later(driver.rng.int(10, 300) * SECOND, async () => void (await driver.send({ type: 'flow.cancel' })));
         return abandon();
