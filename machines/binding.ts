@@ -36,6 +36,7 @@ import type { CodePurpose } from '../src/domain/verificationCode.ts';
 import {
   type ChallengeDeps,
   ChallengeContext,
+  codeDelivery,
   codeExpiredAt,
   cooldownNotice,
   exhaustsFlow,
@@ -129,17 +130,14 @@ const submitted = (event: BindingEvent): string => (event.type === 'code.submit'
 /** The outbox entry for the context's current code: binding and counter, never the code. */
 const deliverParams = (context: BindingContext) => {
   const kind = context.kind ?? 'phone';
-  const to = context.value ?? '';
-  return {
+  return codeDelivery({
     channel: messageChannel(kind),
-    to,
-    binding: context.code?.binding ?? { flowId: context.flowId, purpose: bindingPurpose(kind), epoch: context.epoch, nonce: context.nonce },
-    counter: context.code?.counter ?? 0,
-    template: 'binding.code' as const,
-    // The same per-address budget registration and recovery spend: one address, one budget.
-    budgetKeys: [`sends:${kind}:${to}`],
+    to: context.value ?? '',
+    code: context.code,
+    unissued: { flowId: context.flowId, purpose: bindingPurpose(kind), epoch: context.epoch, nonce: context.nonce },
+    template: 'binding.code',
     deliver: true,
-  };
+  });
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import { type CodeOutcome, type CodePurpose, CodeState, issueCode } from '../src
 import {
   type ChallengeDeps,
   ChallengeContext,
+  codeDelivery,
   codeExpiredAt,
   cooldownNotice,
   exhaustsFlow,
@@ -137,16 +138,16 @@ export const createChannelRecoveryMachine = (deps: ChallengeDeps, channel: Recov
   const { policy } = deps;
   const outcome = (context: ChannelRecoveryContext, event: ChannelRecoveryEvent) => challengeOutcome(deps, channel, context, event);
   const accepted = (context: ChannelRecoveryContext, event: ChannelRecoveryEvent) => outcome(context, event).outcome === 'accepted';
-  const deliverParams = (context: ChannelRecoveryContext) => ({
-    channel,
-    to: context.channel ?? '',
-    binding: context.code?.binding ?? { flowId: context.flowId, purpose: PURPOSE[channel], epoch: 0, nonce: context.nonce },
-    counter: context.code?.counter ?? 0,
-    template: channel === 'sms' ? ('recovery.code' as const) : ('recovery.link' as const),
-    budgetKeys: [`sends:${channel === 'sms' ? 'phone' : 'email'}:${context.channel ?? ''}`],
-    deliver: context.subject !== null,
-    ...(channel === 'email' ? { withLink: true } : {}),
-  });
+  const deliverParams = (context: ChannelRecoveryContext) =>
+    codeDelivery({
+      channel,
+      to: context.channel ?? '',
+      code: context.code,
+      unissued: { flowId: context.flowId, purpose: PURPOSE[channel], epoch: 0, nonce: context.nonce },
+      template: channel === 'sms' ? 'recovery.code' : 'recovery.link',
+      deliver: context.subject !== null,
+      withLink: channel === 'email',
+    });
   const failureKey = (context: ChannelRecoveryContext) =>
     context.subject === null ? `failures:channel:${context.channel ?? ''}` : `failures:account:${context.subject.accountId}`;
 

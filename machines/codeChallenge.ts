@@ -7,7 +7,8 @@ import * as t from 'io-ts';
 import { PUBLIC_ERROR_CODES, type PublicErrorCode } from '../src/domain/errors.ts';
 import type { Policy } from '../src/domain/policy.ts';
 import type { Instant } from '../src/domain/time.ts';
-import { type CodeOutcome, type CodePurpose, CodeState, issueCode } from '../src/domain/verificationCode.ts';
+import type { MessageTemplate } from '../src/domain/effects.ts';
+import { type CodeBinding, type CodeOutcome, type CodePurpose, CodeState, issueCode } from '../src/domain/verificationCode.ts';
 import type { CodeSecrets } from '../src/ports/codeSecrets.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -52,6 +53,31 @@ export const issueNext = (ctx: ChallengeContext, purpose: CodePurpose, epoch: nu
   resendAllowedAt: at + policy.sends.cooldownMs,
   sends: ctx.sends + 1,
   notice: null,
+});
+
+/**
+ * The outbox entry that sends the current code: its binding and counter, never the code, and
+ * the per-address budget every flow that sends to that address spends (one address, one budget).
+ */
+export const codeDelivery = (input: {
+  readonly channel: 'sms' | 'email';
+  readonly to: string;
+  readonly code: CodeState | null;
+  /** The binding to name when no code was issued yet (the entry is then refused anyway). */
+  readonly unissued: CodeBinding;
+  readonly template: MessageTemplate;
+  /** False for a channel bound to nobody: the same budgets are spent, nothing is sent. */
+  readonly deliver: boolean;
+  readonly withLink?: boolean;
+}) => ({
+  channel: input.channel,
+  to: input.to,
+  binding: input.code?.binding ?? input.unissued,
+  counter: input.code?.counter ?? 0,
+  template: input.template,
+  budgetKeys: [`sends:${input.channel === 'sms' ? 'phone' : 'email'}:${input.to}`],
+  deliver: input.deliver,
+  ...(input.withLink === true ? { withLink: true } : {}),
 });
 
 // ---------------------------------------------------------------------------------------------

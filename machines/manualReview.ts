@@ -63,6 +63,7 @@ import { BindingChannelKind, type BindingConflict, bindingPurpose } from './bind
 import {
   type ChallengeDeps,
   ChallengeContext,
+  codeDelivery,
   cooldownNotice,
   exhaustsFlow,
   issueNext,
@@ -185,17 +186,14 @@ const accountDetail = (c: Ctx): { accountId?: string } => (c.subject === null ? 
 /** The outbox entry for the binding code: binding and counter, never the code. */
 const bindingDeliverParams = (c: Ctx) => {
   const kind = c.bindKind ?? 'phone';
-  const to = c.bindValue ?? '';
-  return {
+  return codeDelivery({
     channel: messageChannel(kind),
-    to,
-    binding: c.code?.binding ?? { flowId: c.flowId, purpose: bindingPurpose(kind), epoch: c.bindEpoch ?? 0, nonce: c.nonce },
-    counter: c.code?.counter ?? 0,
-    template: 'binding.code' as const,
-    // One address, one budget, whichever flow sends to it.
-    budgetKeys: [`sends:${kind}:${to}`],
+    to: c.bindValue ?? '',
+    code: c.code,
+    unissued: { flowId: c.flowId, purpose: bindingPurpose(kind), epoch: c.bindEpoch ?? 0, nonce: c.nonce },
+    template: 'binding.code',
     deliver: true,
-  };
+  });
 };
 
 // ---------------------------------------------------------------------------------------------

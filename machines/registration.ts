@@ -11,6 +11,7 @@ import type { Instant } from '../src/domain/time.ts';
 import {
   type ChallengeDeps,
   ChallengeContext,
+  codeDelivery,
   codeExpiredAt,
   cooldownNotice,
   exhaustsFlow,
@@ -75,15 +76,15 @@ const EPOCH = 0;
 const submitted = (event: RegistrationEvent): string => (event.type === 'code.submit' ? event.code : '');
 
 /** The outbox entry for the context's current code: binding and counter, never the code. */
-const deliverParams = (context: RegistrationContext) => ({
-  channel: 'sms' as const,
-  to: context.phone ?? '',
-  binding: context.code?.binding ?? { flowId: context.flowId, purpose: PURPOSE, epoch: EPOCH, nonce: context.nonce },
-  counter: context.code?.counter ?? 0,
-  template: 'registration.code' as const,
-  budgetKeys: [`sends:phone:${context.phone ?? ''}`],
-  deliver: true,
-});
+const deliverParams = (context: RegistrationContext) =>
+  codeDelivery({
+    channel: 'sms',
+    to: context.phone ?? '',
+    code: context.code,
+    unissued: { flowId: context.flowId, purpose: PURPOSE, epoch: EPOCH, nonce: context.nonce },
+    template: 'registration.code',
+    deliver: true,
+  });
 
 // ---------------------------------------------------------------------------------------------
 // machine

@@ -12,11 +12,11 @@ import type { Account, AccountId } from '../domain/account.ts';
 import { eventCodec } from '../domain/decode.ts';
 import { type Email, maskEmail, parseEmail } from '../domain/email.ts';
 import { type FlowError, flowError } from '../domain/errors.ts';
-import { checkPassword } from '../domain/password.ts';
 import { maskPhone, parsePhone, type Phone } from '../domain/phone.ts';
 import type { Policy } from '../domain/policy.ts';
 import type { FlowDefinition, FlowView, MachineEvent, TrustedFacts } from '../runtime/flowDefinition.ts';
 import type { FlowPorts } from '../runtime/ports.ts';
+import { recoveryPasswordEvent } from './recoveryPassword.ts';
 import { handlesEventType, newNonce, stateName } from './common.ts';
 
 const common = {
@@ -149,18 +149,7 @@ export const channelRecoveryFlow = (kind: RecoveryChannel, ports: Pick<FlowPorts
         return E.right({ type: event.type, result });
       }
       case 'password.submit': {
-        const account = context.subject === null ? undefined : await p.directory.get(context.subject.accountId as AccountId);
-        const password = checkPassword(event.password, {
-          policy,
-          blocklist: p.passwordBlocklist,
-          ...(account?.phone == null ? {} : { phone: account.phone.value }),
-          ...(account === undefined ? {} : { handle: account.handle }),
-        });
-        if (E.isLeft(password)) return password;
-        if (account !== undefined && (await p.hasher.verify(password.right, account.passwordHash))) {
-          return E.left(flowError('password_reused', 'Choose a password different from the old one.', { field: 'password' }));
-        }
-        return E.right({ type: event.type, passwordHash: await p.hasher.hash(password.right) });
+        return recoveryPasswordEvent(event.password, context.subject, p);
       }
       case 'session.revoke':
         return E.right({ type: event.type, sessionId: event.sessionId });

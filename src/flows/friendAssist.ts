@@ -33,7 +33,6 @@ import { type FlowError, flowError } from '../domain/errors.ts';
 import { type FriendFacts, NO_FRIEND, recoveringKey, underRecoveryCheck, vouchKey, vouchRule } from '../domain/friendAssist.ts';
 import { Handle, type HandleKey, handleKey } from '../domain/handle.ts';
 import { constantTimeEqual } from '../domain/hotp.ts';
-import { checkPassword } from '../domain/password.ts';
 import type { Policy } from '../domain/policy.ts';
 import { hasPassed, type Instant } from '../domain/time.ts';
 import type { FlowDefinition, FlowView, MachineEvent, TrustedFacts } from '../runtime/flowDefinition.ts';
@@ -41,6 +40,7 @@ import { bytesToId } from '../runtime/ids.ts';
 import type { FlowPorts } from '../runtime/ports.ts';
 import type { CodeSecrets } from '../ports/codeSecrets.ts';
 import { requireLiveSession } from './auth.ts';
+import { recoveryPasswordEvent } from './recoveryPassword.ts';
 import { handlesEventType, newNonce, stateName } from './common.ts';
 
 const requester = { token: t.string };
@@ -288,18 +288,7 @@ export const friendAssistFlow = (ports: Pick<FlowPorts, 'policy' | 'codeSecrets'
         if (!context.secondFactorPassed && (await secondFactorEnrolled(context.subject, p))) {
           return E.left(flowError('second_factor_required', 'This account has two-step verification; recover it with customer support.'));
         }
-        const account = context.subject === null ? undefined : await p.directory.get(context.subject.accountId as AccountId);
-        const password = checkPassword(event.password, {
-          policy,
-          blocklist: p.passwordBlocklist,
-          ...(account?.phone == null ? {} : { phone: account.phone.value }),
-          ...(account === undefined ? {} : { handle: account.handle }),
-        });
-        if (E.isLeft(password)) return password;
-        if (account !== undefined && (await p.hasher.verify(password.right, account.passwordHash))) {
-          return E.left(flowError('password_reused', 'Choose a password different from the old one.', { field: 'password' }));
-        }
-        return E.right({ type: event.type, passwordHash: await p.hasher.hash(password.right) });
+        return recoveryPasswordEvent(event.password, context.subject, p);
       }
       case 'session.revoke':
         return E.right({ type: event.type, sessionId: event.sessionId });

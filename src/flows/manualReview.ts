@@ -27,7 +27,6 @@ import { decodeWith, eventCodec } from '../domain/decode.ts';
 import { type Email, maskEmail, parseEmail } from '../domain/email.ts';
 import { type FlowError, flowError } from '../domain/errors.ts';
 import { type Handle, parseHandle } from '../domain/handle.ts';
-import { checkPassword } from '../domain/password.ts';
 import { maskPhone, parsePhone, type Phone } from '../domain/phone.ts';
 import type { Policy } from '../domain/policy.ts';
 import { boundedString, EVIDENCE_LIMITS, EvidenceInputProps, evidenceFromInput, evidenceRetainedUntil } from '../domain/reviewTicket.ts';
@@ -37,6 +36,7 @@ import type { FlowDefinition, FlowView, MachineEvent, TrustedFacts } from '../ru
 import type { FlowPorts } from '../runtime/ports.ts';
 import type { HostSession } from '../runtime/runtime.ts';
 import { requireLiveSession } from './auth.ts';
+import { recoveryPasswordEvent } from './recoveryPassword.ts';
 import { handlesEventType, newNonce } from './common.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -382,18 +382,7 @@ export const manualReviewFlow = (ports: Pick<FlowPorts, 'policy' | 'codeSecrets'
         return E.right({ type: event.type, agentId: facts.actor ?? '', question });
       }
       case 'password.submit': {
-        const account = await subjectAccount(context.subject, p);
-        const password = checkPassword(event.password, {
-          policy,
-          blocklist: p.passwordBlocklist,
-          ...(account?.phone == null ? {} : { phone: account.phone.value }),
-          ...(account === undefined ? {} : { handle: account.handle }),
-        });
-        if (E.isLeft(password)) return password;
-        if (account !== undefined && (await p.hasher.verify(password.right, account.passwordHash))) {
-          return E.left(flowError('password_reused', 'Choose a password different from the old one.', { field: 'password' }));
-        }
-        return E.right({ type: event.type, passwordHash: await p.hasher.hash(password.right) });
+        return recoveryPasswordEvent(event.password, context.subject, p);
       }
       case 'channel.submit': {
         const parsed: E.Either<FlowError, string> = event.kind === 'phone' ? parsePhone(event.value, policy, event.region) : parseEmail(event.value);
