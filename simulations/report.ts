@@ -15,6 +15,8 @@ import { defaultDefinitions } from './sim.ts';
 export interface CoverageFigures {
   readonly states: { readonly covered: number; readonly total: number; readonly missing: readonly string[] };
   readonly transitions: { readonly covered: number; readonly total: number; readonly missing: readonly string[] };
+  /** How often each state was entered and each transition taken, summed over shards (coverage overlays). */
+  readonly counts: { readonly states: Record<string, number>; readonly transitions: Record<string, number> };
 }
 
 export interface Calibration {
@@ -58,6 +60,9 @@ const addInto = (target: Record<string, number>, source: Record<string, number>)
   for (const [k, v] of Object.entries(source)) target[k] = (target[k] ?? 0) + v;
 };
 
+const sortedByKey = (record: Record<string, number>): Record<string, number> =>
+  Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
 /** The states and transitions each simulated machine defines. */
 export const coverageTotals = (definitions: (ports: FlowPorts) => FlowDefinition[] = defaultDefinitions) => {
   const world = createMemoryWorld();
@@ -74,6 +79,7 @@ export const mergeReport = (
   const personas: Record<string, number> = {};
   const states = new Map<string, Set<string>>();
   const transitions = new Map<string, Set<string>>();
+  const counts = new Map<string, { states: Record<string, number>; transitions: Record<string, number> }>();
   const samples: PathSample[] = [];
   const digest = sha256.create();
   let steps = 0;
@@ -93,6 +99,10 @@ export const mergeReport = (
       const t = transitions.get(machine) ?? new Set();
       for (const key of Object.keys(c.transitions)) t.add(key);
       transitions.set(machine, t);
+      const sum = counts.get(machine) ?? { states: {}, transitions: {} };
+      addInto(sum.states, c.states);
+      addInto(sum.transitions, c.transitions);
+      counts.set(machine, sum);
     }
     samples.push(...shard.samples);
     digest.update(utf8ToBytes(`${shard.shard}:${shard.traceDigest}\n`));
@@ -109,6 +119,7 @@ export const mergeReport = (
         {
           states: { covered: graph.states.length - missingStates.length, total: graph.states.length, missing: missingStates },
           transitions: { covered: graph.transitions.length - missingTransitions.length, total: graph.transitions.length, missing: missingTransitions },
+          counts: { states: sortedByKey(counts.get(machine)?.states ?? {}), transitions: sortedByKey(counts.get(machine)?.transitions ?? {}) },
         },
       ];
     }),
@@ -166,6 +177,8 @@ export const formatReport = (report: Report): string => {
     for (const c of report.calibration) {
       lines.push(`  ${c.path.padEnd(8)} ${c.seed.time.padEnd(12)} ${c.seed.success.padEnd(14)} ${pct(c.successRate).padEnd(19)} ${minutes(c.medianMs).padEnd(8)} ${minutes(c.p90Ms)}`);
     }
+    // The seed times the friends' part; the password then waits out the dispute wait on top.
+    if (report.calibration.some((c) => c.path === 'friends')) lines.push('  friends: time to the friends\' quorum; success is a password set after the 24 h dispute wait.');
   }
   lines.push('', `trace digest ${report.traceDigest}`);
   if (report.violations.length > 0) {

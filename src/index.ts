@@ -49,6 +49,15 @@ export * from './runtime/scheduler.ts';
 // machines and their flow definitions
 export * from '../machines/registration.ts';
 export * from './flows/registration.ts';
+export * from '../machines/realName.ts';
+export * from './flows/realName.ts';
+export * from './domain/paymentsGate.ts';
+export * from '../machines/codeChallenge.ts';
+export * from '../machines/hardening.ts';
+export * from '../machines/channelRecovery.ts';
+export * from '../machines/smsRecovery.ts';
+export * from '../machines/emailRecovery.ts';
+export * from './flows/channelRecovery.ts';
 export * from '../machines/totpEnrollment.ts';
 export * from './flows/totpEnrollment.ts';
 export * from '../machines/binding.ts';
@@ -60,6 +69,9 @@ export * from './domain/friendAssist.ts';
 export * from '../machines/friendAssist.ts';
 export * from './flows/friendAssist.ts';
 export type * from './ports/inApp.ts';
+export type * from './ports/secondFactors.ts';
+export type * from './ports/supportQueue.ts';
+export * from './graph/machineGraph.ts';
 
 // adapters with no large data and no Node-only API
 export { VirtualClock, systemClock } from './adapters/clocks.ts';

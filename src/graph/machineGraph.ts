@@ -25,8 +25,16 @@ export interface GraphState {
 
 export interface MachineGraph {
   readonly machine: string;
+  /** The machine's own node: a parallel machine has regions and no initial state. */
+  readonly root: { readonly id: string; readonly type: 'compound' | 'parallel'; readonly initial: string | null };
   readonly states: readonly GraphState[];
   readonly transitions: readonly GraphTransition[];
+  /**
+   * Eventless (`always`) transitions, keyed `source||branch`. Kept apart from `transitions`:
+   * coverage counts (source, event, branch) from xstate's microsteps, which give an eventless
+   * transition no branch, so counting these among the totals would leave them missing forever.
+   */
+  readonly eventless: readonly GraphTransition[];
 }
 
 interface NodeLike {
@@ -36,6 +44,7 @@ interface NodeLike {
   readonly states: Record<string, NodeLike>;
   readonly initial?: { readonly target?: readonly NodeLike[] };
   readonly transitions: ReadonlyMap<string, readonly TransitionLike[]>;
+  readonly always?: readonly TransitionLike[];
 }
 
 interface TransitionLike {
@@ -70,6 +79,7 @@ export const guardLabel = (guard: unknown): string | null => {
 export const machineGraph = (machine: AnyStateMachine): MachineGraph => {
   const states: GraphState[] = [];
   const transitions: GraphTransition[] = [];
+  const eventless: GraphTransition[] = [];
   const visit = (node: NodeLike, isRoot: boolean): void => {
     if (!isRoot) {
       states.push({ id: node.id, parent: node.parent?.id ?? null, type: node.type, initial: node.initial?.target?.[0]?.id ?? null });
@@ -87,8 +97,49 @@ export const machineGraph = (machine: AnyStateMachine): MachineGraph => {
         });
       });
     }
+    (node.always ?? []).forEach((t, branch) => {
+      eventless.push({ key: transitionKey(node.id, '', branch), source: node.id, event: '', branch, guard: guardLabel(t.guard), targets: (t.target ?? []).map((target) => target.id), deadline: false });
+    });
     for (const child of Object.values(node.states)) visit(child, false);
   };
-  visit(machine.root as unknown as NodeLike, true);
-  return { machine: machine.id, states, transitions };
+  const root = machine.root as unknown as NodeLike;
+  visit(root, true);
+  return {
+    machine: machine.id,
+    root: { id: root.id, type: root.type === 'parallel' ? 'parallel' : 'compound', initial: root.initial?.target?.[0]?.id ?? null },
+    states,
+    transitions,
+    eventless,
+  };
+};
+
+/** How an event reads on a diagram: xstate's internal names for onDone, `always` and `after` are spelled out. */
+export const eventLabel = (event: string): string => {
+  if (event === '') return 'always';
+  if (event.startsWith('xstate.done.state.')) return 'done';
+  const after = /^xstate\.after\.(.+?)\.(.+)$/.exec(event);
+  if (after !== null) return `after ${after[1]} ms`;
+  if (event.startsWith('xstate.done.actor.')) return `done(${event.slice('xstate.done.actor.'.length)})`;
+  if (event.startsWith('xstate.error.actor.')) return `error(${event.slice('xstate.error.actor.'.length)})`;
+  return event;
+};
+
+/**
+ * An edge's label: `event [guard]`. A guardless branch after guarded ones of the same event is
+ * the fallback xstate takes when none of them held, so it reads `[else]`.
+ *
+ * @example
+ * edgeLabel({ event: 'clock.tick', guard: 'codeExpired', branch: 0, ... }); // 'clock.tick [codeExpired]'
+ */
+export const edgeLabel = (t: Pick<GraphTransition, 'event' | 'guard' | 'branch'>): string => {
+  const event = eventLabel(t.event);
+  if (t.guard !== null) return `${event} [${t.guard}]`;
+  return t.branch > 0 ? `${event} [else]` : event;
+};
+
+/** The state's own name, the last segment of its id. */
+export const localName = (graph: MachineGraph, stateId: string): string => {
+  const state = graph.states.find((s) => s.id === stateId);
+  const parent = state?.parent ?? graph.root.id;
+  return stateId.startsWith(`${parent}.`) ? stateId.slice(parent.length + 1) : stateId;
 };
