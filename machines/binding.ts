@@ -276,9 +276,12 @@ export const createBindingMachine = (deps: ChallengeDeps) => {
           'delivery.failed': { actions: 'noteDeliveryFailed' },
           'flow.cancel': { target: 'cancelled' },
           'session.ended': { target: 'sessionEnded' },
-          // A code always expires before the flow does (the policy refuses a lifetime shorter than
-          // a code's), so the flow's own deadline is met in codeExpired, not here.
-          'clock.tick': { guard: 'codeExpired', target: 'codeExpired' },
+          // A code sent in the last minutes of the flow's lifetime outlives it: the flow still
+          // ends at its deadline, which is the one its view reports.
+          'clock.tick': [
+            { guard: 'codeExpired', target: 'codeExpired' },
+            { guard: 'flowExpired', target: 'timedOut' },
+          ],
         },
       },
       codeExpired: {

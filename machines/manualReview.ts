@@ -318,7 +318,7 @@ export const createManualReviewMachine = (deps: ChallengeDeps) => {
       }),
       requestReset: enqueueActions(({ context, enqueue }) => {
         if (context.subject === null) return;
-        enqueue({ type: 'resetSecondFactor', params: { accountId: context.subject.accountId, expectedEpoch: context.subject.epoch } } as never);
+        enqueue({ type: 'resetSecondFactor', params: { accountId: context.subject.accountId, expectedEpoch: context.subject.epoch, onlyWhile: 'case.resettingSecondFactor' } } as never);
       }),
 
       // The mandatory binding, on the shared code-challenge rules.
@@ -482,6 +482,8 @@ export const createManualReviewMachine = (deps: ChallengeDeps) => {
               'secondFactor.reset': { target: 'hardening' },
               // The account moved on (a password change, a deactivation) during the window.
               'secondFactor.resetRefused': { target: 'refused' },
+              // The owner's stop still wins here: the queued reset runs only while the flow is
+              // in this state (`onlyWhile`), so a stop that lands first voids it.
               'owner.stop': { target: 'stoppedByOwner', actions: 'stopByOwner' },
             },
           },

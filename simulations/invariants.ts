@@ -9,7 +9,9 @@ import type { AccountId } from '../src/domain/account.ts';
 import { handleKey, type Handle } from '../src/domain/handle.ts';
 import { totpAt } from '../src/domain/hotp.ts';
 import type { StepObservation } from '../src/runtime/runtime.ts';
+import { Ledger } from './ledger.ts';
 import type { Delivery } from './messenger.ts';
+import { PathChecks } from './pathChecks.ts';
 import type { Driver, Observer, Sim } from './sim.ts';
 
 export const CATALOGUE = {
@@ -18,15 +20,18 @@ export const CATALOGUE = {
   'code-once': 'A delivered code or link is accepted at most once.',
   'code-own-flow': 'A code or link is accepted only by the flow, purpose and channel it was sent for (an unknown channel never verifies).',
   'code-attempt-limits': 'No code is accepted after its per-code or per-flow wrong-try limit.',
-  'code-current-epoch': 'No code issued before a password reset is accepted after it.',
+  'code-current-epoch': 'No code issued before a password reset is accepted after it, nor sets a password after it.',
   'password-after-challenge': "A password changes only after its path's challenge passed in that flow.",
-  'no-2fa-bypass': 'No self-service path changes the password of an account with a second factor without a valid one.',
+  'no-2fa-bypass': 'No self-service path changes the password of an account with a second factor without a valid one; only a support approval may reset the factor.',
   'recovery-hardened': 'After a recovery every older session is dead and every bound channel was told.',
   'unique-identities': 'Handles (ignoring case) and phone numbers stay unique.',
   'registration-eligible': 'Blocked and out-of-region numbers never register.',
   'flows-terminate': 'Every flow ends, by success or timeout, within its bounded lifetime.',
   'no-secrets-at-rest': 'No code, password or reset token appears in a snapshot, an outbox entry or a trace.',
   'enumeration-pairs': 'A bound and an unbound identifier get the same observable view until a code is verified.',
+  'friends-count-once': 'A friend counts once, only inside the window, only when eligible.',
+  'review-dispute-window': 'A password changes on the review path only after an approval and an undisputed dispute window.',
+  'owner-stop-wins': 'After the owner stops a recovery, it changes neither the password nor the second factor.',
 } as const;
 
 export type InvariantName = keyof typeof CATALOGUE;
@@ -63,15 +68,25 @@ export class InvariantChecker implements Observer {
   readonly book = new InvariantBook();
   readonly #accepted = new Set<string>();
   readonly #proven = new Set<string>();
+  /** The account's epoch when each flow's challenge passed: its own reset must be the very next one. */
+  readonly #provenEpoch = new Map<string, number>();
   readonly #passedSecondFactor = new Set<string>();
   readonly #resets = new Map<string, number[]>();
   readonly #recoveries: { readonly driver: Driver; readonly accountId: string; readonly epoch: number; readonly channels: readonly string[] }[] = [];
   /** Every string an effect carried: checked against the secrets once they are all known. */
   readonly #effectStrings = new Map<string, Driver | undefined>();
 
-  constructor(private readonly sim: Sim) {}
+  /** What the friend and review personas did: the record those paths are judged by. */
+  readonly ledger: Ledger;
+  readonly #paths: PathChecks;
+
+  constructor(private readonly sim: Sim) {
+    this.ledger = new Ledger(sim);
+    this.#paths = new PathChecks(sim, this.book, this.ledger);
+  }
 
   onStep(step: StepObservation, driver: Driver | undefined): void {
+    this.#paths.onStep(step, driver);
     const from = contextOf(step.from);
     const to = contextOf(step.to);
     if (flipped(from.code, to.code)) this.#acceptance(step, driver, 'code');
@@ -89,13 +104,13 @@ export class InvariantChecker implements Observer {
     const value = driver?.submission.value ?? null;
     const deliveries = driver?.flowId === undefined || driver.flowId === null ? [] : this.sim.messenger.forFlow(driver.flowId);
     const delivered: Delivery | undefined = [...deliveries].reverse().find((d) => (kind === 'code' ? d.code : d.token) === value && value !== null);
-    this.book.check('code-own-flow', delivered !== undefined, driver, () => `a ${kind} accepted that was never delivered to this flow (${driver?.submission.tag} submission)`);
-    if (delivered === undefined) return;
-    const ttl = kind === 'code' ? policy.code.ttlMs : policy.code.emailLinkTtlMs;
-    this.book.check('code-in-time', step.at < delivered.at + ttl, driver, () => `${kind} delivered at ${delivered.at} accepted at ${step.at}, lifetime ${ttl} ms`);
-    const id = `${delivered.key}|${kind}`;
-    this.book.check('code-once', !this.#accepted.has(id), driver, () => `${kind} from ${delivered.key} accepted twice`);
-    this.#accepted.add(id);
+    // The person took a foreign value from another flow's message: it must not work here even
+    // when it equals this flow's own (codes keyed without their flow would collide like that).
+    const foreign = driver?.submission.tag === 'foreign';
+    this.book.check('code-own-flow', delivered !== undefined && !foreign, driver, () =>
+      foreign ? `a ${kind} from another flow's message was accepted` : `a ${kind} accepted that was never delivered to this flow (${driver?.submission.tag} submission)`,
+    );
+    // Judged before the delivery is looked up: a guess accepted past the limits breaks them too.
     const tries = driver?.wrong[kind];
     this.book.check(
       'code-attempt-limits',
@@ -103,19 +118,29 @@ export class InvariantChecker implements Observer {
       driver,
       () => `${kind} accepted after ${tries?.sinceDelivery} wrong tries on it and ${tries?.inFlow} in the flow`,
     );
+    if (delivered === undefined) return;
+    const ttl = kind === 'code' ? policy.code.ttlMs : policy.code.emailLinkTtlMs;
+    this.book.check('code-in-time', step.at < delivered.at + ttl, driver, () => `${kind} delivered at ${delivered.at} accepted at ${step.at}, lifetime ${ttl} ms`);
+    const id = `${delivered.key}|${kind}`;
+    this.book.check('code-once', !this.#accepted.has(id), driver, () => `${kind} from ${delivered.key} accepted twice`);
+    this.#accepted.add(id);
     const subject = contextOf(step.to).subject?.accountId;
     if (subject !== undefined) {
       const resetsBetween = (this.#resets.get(subject) ?? []).filter((t) => t >= delivered.at && t <= step.at);
       this.book.check('code-current-epoch', resetsBetween.length === 0, driver, () => `a ${kind} delivered before the password reset at ${resetsBetween[0]} was accepted`);
     }
     if (step.to.matches('hardening') || step.to.matches('secondFactor') || step.to.matches('accountUnavailable') || step.to.matches('choosingHandle') || step.to.matches('alreadyRegistered')) {
-      if (driver?.flowId != null) this.#proven.add(driver.flowId);
+      if (driver?.flowId != null) {
+        this.#proven.add(driver.flowId);
+        const epoch = subject === undefined ? undefined : this.sim.world.directory.peek(subject as AccountId)?.securityEpoch;
+        if (epoch !== undefined) this.#provenEpoch.set(driver.flowId, epoch);
+      }
     }
   }
 
   #secondFactorPassed(step: StepObservation, driver: Driver | undefined, to: Context): void {
     const accountId = to.subject?.accountId;
-    const person = this.sim.population.people.find((p) => p.id === accountId);
+    const person = this.ledger.person(accountId);
     const value = driver?.submission.value ?? '';
     const { periodSeconds, skewSteps } = this.sim.world.policy.totp;
     const valid = person?.totpSecret == null ? false : Array.from({ length: 2 * skewSteps + 1 }, (_, i) => i - skewSteps).some((k) => totpAt(person.totpSecret as Uint8Array, step.at + k * periodSeconds * 1000) === value);
@@ -130,10 +155,29 @@ export class InvariantChecker implements Observer {
     const account = this.sim.world.directory.peek(accountId as AccountId);
     this.#recoveries.push({ driver, accountId, epoch: account?.securityEpoch ?? 0, channels: [account?.phone?.value, account?.email?.value].filter((c): c is NonNullable<typeof c> => c != null) });
     const path = driver.machine;
-    const proven = path === 'smsRecovery' || path === 'emailRecovery' ? this.#proven.has(driver.flowId) : true;
+    // Asked before the ledger hears of this recovery: the factor is judged as it stood before it.
+    const hasFactor = this.ledger.hasFactor(accountId, step.at);
+    this.ledger.recovered(accountId as AccountId, step.at);
+    const proven =
+      path === 'smsRecovery' || path === 'emailRecovery'
+        ? this.#proven.has(driver.flowId)
+        : path === 'friendAssist'
+          ? this.#paths.friendsPasswordChanged(step, driver)
+          : path === 'manualReview'
+            ? this.#paths.reviewPasswordChanged(step, driver)
+            : true;
     this.book.check('password-after-challenge', proven, driver, () => `the password of ${accountId} changed in ${path} without a passed challenge`);
-    const person = this.sim.population.people.find((p) => p.id === accountId);
-    if (person?.totpSecret != null) {
+    const provenEpoch = this.#provenEpoch.get(driver.flowId);
+    if (provenEpoch !== undefined) {
+      // The directory's own record of this flow's reset, not when the flow heard of it (a crash delays that).
+      const mine = this.sim.world.directory.passwordChanges.filter((c) => c.id === accountId && c.idempotencyKey.startsWith(`${driver.flowId}:`));
+      const epoch = mine[mine.length - 1]?.epoch;
+      this.book.check('code-current-epoch', epoch === undefined || epoch === provenEpoch + 1, driver, () => `a challenge passed under epoch ${provenEpoch} set the password at epoch ${epoch}: another change came between`);
+    }
+    // Manual review is not self-service: a person checked the evidence. A factor it did not
+    // reset stays enrolled and still guards every sign-in; that it disappears only after an
+    // approval with a reset is checked at the end of the run.
+    if (hasFactor && path !== 'manualReview') {
       this.book.check('no-2fa-bypass', this.#passedSecondFactor.has(driver.flowId), driver, () => `the password of ${accountId}, which has TOTP, changed without it`);
     }
   }
@@ -175,6 +219,7 @@ export class InvariantChecker implements Observer {
     this.book.check('unique-identities', new Set(handles).size === handles.length, undefined, () => 'two accounts share a handle ignoring case');
     const blocked = new Set(population.blockedPhones);
     for (const account of accounts) this.book.check('registration-eligible', !blocked.has(account.phone?.value ?? ''), undefined, () => `blocked number ${account.phone?.value} has an account`);
+    await this.#paths.finish();
     this.#checkBudgets();
     for (const driver of this.sim.drivers) {
       if (driver.flowId === null) continue;
@@ -213,6 +258,8 @@ export class InvariantChecker implements Observer {
       if (d.token !== null) secrets.add(d.token);
     }
     for (const driver of this.sim.drivers) for (const password of (driver.notes['passwords'] as string[] | undefined) ?? []) secrets.add(password);
+    // Other secrets a persona held, such as a friend-assisted requester's token.
+    for (const driver of this.sim.drivers) for (const secret of (driver.notes['secrets'] as string[] | undefined) ?? []) secrets.add(secret);
     for (const flowId of this.sim.world.store.ids()) {
       const raw = this.sim.world.store.raw(flowId) ?? '';
       let leaked: string | null = null;

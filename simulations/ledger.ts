@@ -6,8 +6,9 @@
  * event (an observer may judge it while it is in flight) and settle it with the runtime's answer.
  */
 import type { AccountId } from '../src/domain/account.ts';
+import { recoveringKey } from '../src/domain/friendAssist.ts';
 import type { Policy } from '../src/domain/policy.ts';
-import type { Person, Population } from './population.ts';
+import { befriend, type Person, type Population } from './population.ts';
 import type { Driver, Sim } from './sim.ts';
 
 /** Why the harness thinks a friend may not vouch (the names follow the documented rule). */
@@ -20,6 +21,11 @@ export interface Confirmation {
   readonly reason: NotCounted | null;
   /** The runtime refused the event at its boundary: it never reached the flow. */
   retracted: boolean;
+  /**
+   * Whether the shared vouch mark was spent for it (the port decides between two flows racing for
+   * one friend); null until the flow's outbox has asked. Only a spent vouch counts.
+   */
+  spent: boolean | null;
 }
 
 export interface FriendRecord {
@@ -34,30 +40,35 @@ export interface FriendRecord {
   readonly refusals: { readonly friendId: AccountId; readonly at: number }[];
   /** Stops from a live session of the named account before any password was accepted. */
   readonly ownerStops: number[];
+  /** Such stops the owner's screen refused, the flow still running. */
+  readonly refusedStops: number[];
   /** The first new password the flow accepted. */
   passwordAt: number | null;
+  /** Friends whose vouch the flow asked the port to spend, oldest first: its outbox answers in this order. */
+  readonly asked: AccountId[];
 }
 
 export interface ReviewRecord {
   readonly driver: Driver;
   account: AccountId | null;
   approval: { readonly at: number; readonly resetSecondFactor: boolean } | null;
-  /** Support rejected after approving: it upheld a dispute. */
+  /** Support rejected inside the dispute window of its approval: it upheld a dispute. */
   rejectedAt: number | null;
   readonly ownerStops: number[];
+  readonly refusedStops: number[];
   passwordAt: number | null;
 }
 
 export class Ledger {
   readonly #friends = new Map<Driver, FriendRecord>();
   readonly #reviews = new Map<Driver, ReviewRecord>();
-  /** Counted vouches per friend, seeded ones included. */
+  /** Vouches the port spent per friend, as the flows' outboxes heard it (seeded ones apart). */
   readonly #vouches = new Map<AccountId, number[]>();
   /** Nominations that opened a window against an account: it is "under recovery" for a while. */
-  readonly #nominations = new Map<AccountId, number[]>();
+  readonly nominations = new Map<AccountId, number[]>();
   readonly #recoveries = new Map<AccountId, number[]>();
-  readonly #deactivatedAt = new Map<AccountId, number>();
   readonly #factorResetAt = new Map<AccountId, number>();
+  #byId: Map<string, Person> | undefined;
 
   constructor(private readonly sim: Sim) {}
 
@@ -71,16 +82,9 @@ export class Ledger {
 
   // -- the world's facts, as the harness made or saw them ----------------------------------------
 
-  /** A friendship the persona makes now (an attacker's new "friends"), in the directory and here. */
+  /** A friendship the persona makes now (an attacker's new "friends"); one a pair, as in the population. */
   befriend(a: AccountId, b: AccountId, since: number): void {
-    const mine = this.#population.friendships;
-    this.sim.world.directory.befriend(a, b, since);
-    for (const [x, y] of [[a, b], [b, a]] as const) {
-      let list = mine.get(x);
-      if (list === undefined) mine.set(x, (list = new Map()));
-      // One friendship a pair: the first record stands, as the directory's look-up finds the first.
-      if (!list.has(y)) list.set(y, since);
-    }
+    if (a !== b && !this.friendsOf(a).has(b)) befriend(this.sim.world, this.#population.friendships, a, b, since);
   }
 
   friendsOf(id: AccountId): ReadonlyMap<AccountId, number> {
@@ -88,20 +92,22 @@ export class Ledger {
   }
 
   /** The operator closes an account mid-run. */
-  deactivate(id: AccountId, at: number): void {
+  deactivate(id: AccountId): void {
     this.sim.world.directory.deactivate(id);
-    if (!this.#deactivatedAt.has(id)) this.#deactivatedAt.set(id, at);
   }
 
-  isActive(id: AccountId, at: number): boolean {
-    const person = this.person(id);
-    if (person?.deactivated === true) return false;
-    const closed = this.#deactivatedAt.get(id);
-    return closed === undefined || closed > at;
+  /**
+   * Whether the account is open now. Operators close accounts in several personas and none
+   * reopens one, so an account open now was open at every earlier instant the rule asks about.
+   */
+  isActive(id: AccountId): boolean {
+    return this.sim.world.directory.peek(id)?.status === 'active';
   }
 
   person(id: AccountId | string | null | undefined): Person | undefined {
-    return id == null ? undefined : this.#population.people.find((p) => p.id === id);
+    if (id == null) return undefined;
+    this.#byId ??= new Map([...this.#population.people, ...this.#population.circle].map((p) => [p.id as string, p]));
+    return this.#byId.get(id);
   }
 
   recovered(id: AccountId, at: number): void {
@@ -132,7 +138,7 @@ export class Ledger {
   friendFlow(driver: Driver): FriendRecord {
     let record = this.#friends.get(driver);
     if (record === undefined) {
-      record = { driver, account: null, t0: null, nominees: [], confirmations: [], refusals: [], ownerStops: [], passwordAt: null };
+      record = { driver, account: null, t0: null, nominees: [], confirmations: [], refusals: [], ownerStops: [], refusedStops: [], passwordAt: null, asked: [] };
       this.#friends.set(driver, record);
     }
     return record;
@@ -146,7 +152,7 @@ export class Ledger {
   nominated(record: FriendRecord, friendIds: readonly (AccountId | null)[], at: number): void {
     record.t0 = at;
     for (const friendId of friendIds) record.nominees.push({ friendId, nominatedAt: at, replacedAt: null });
-    if (record.account !== null) push(this.#nominations, record.account, at);
+    if (record.account !== null) push(this.nominations, record.account, at);
   }
 
   replaced(record: FriendRecord, old: AccountId | null, added: AccountId | null, at: number): void {
@@ -157,36 +163,57 @@ export class Ledger {
 
   /** A friend confirms now: the harness's verdict by the documented rule, written before the event is sent. */
   confirming(record: FriendRecord, friendId: AccountId, at: number): Confirmation {
-    const confirmation: Confirmation = { friendId, at, reason: this.#verdict(record, friendId, at), retracted: false };
+    const confirmation: Confirmation = { friendId, at, reason: this.#verdict(record, friendId, at), retracted: false, spent: null };
     record.confirmations.push(confirmation);
-    if (confirmation.reason === null) push(this.#vouches, friendId, at);
     return confirmation;
   }
 
-  /** The runtime refused the confirmation at its boundary (a finished flow, a dead session): it spent nothing. */
+  /** The runtime refused the confirmation at its boundary (a finished flow, a dead session): it never reached the flow. */
   retract(confirmation: Confirmation): void {
-    if (confirmation.retracted) return;
     confirmation.retracted = true;
-    if (confirmation.reason !== null) return;
-    const times = this.#vouches.get(confirmation.friendId) ?? [];
-    const i = times.lastIndexOf(confirmation.at);
-    if (i >= 0) times.splice(i, 1);
   }
 
-  /** The confirmations that count, in the order they came. */
+  /** The flow's outbox asked the port to spend this friend's vouch. */
+  askedToSpend(record: FriendRecord, friendId: AccountId): void {
+    record.asked.push(friendId);
+  }
+
+  /**
+   * The port answered the oldest open request of this flow: spent at `at`, or refused. Returns
+   * the friend, and whether a vouch of theirs had already counted within the cooldown.
+   */
+  answered(record: FriendRecord, allowed: boolean, at: number): { readonly friendId: AccountId; readonly again: boolean } | undefined {
+    const friendId = record.asked.shift();
+    if (friendId === undefined) return undefined;
+    const again = allowed && this.vouchedRecently(friendId, at);
+    if (allowed) push(this.#vouches, friendId, at);
+    const confirmation = record.confirmations.find((c) => c.friendId === friendId && c.reason === null && !c.retracted && c.spent === null);
+    if (confirmation !== undefined) confirmation.spent = allowed;
+    return { friendId, again };
+  }
+
+  /** The confirmations that count: the rule allowed them and the port did not refuse the vouch. */
   counted(record: FriendRecord): readonly Confirmation[] {
-    return record.confirmations.filter((c) => c.reason === null && !c.retracted);
+    return record.confirmations.filter((c) => c.reason === null && !c.retracted && c.spent !== false);
   }
 
   /** A refusal now; kept only when the documented rule honours it. */
   refusing(record: FriendRecord, friendId: AccountId, at: number): void {
     const named = record.nominees.some((n) => n.friendId === friendId);
     const friend = record.account !== null && this.friendsOf(record.account).has(friendId);
-    if (named && friend && this.isActive(friendId, at) && record.passwordAt === null) record.refusals.push({ friendId, at });
+    if (named && friend && this.isActive(friendId) && record.passwordAt === null) record.refusals.push({ friendId, at });
   }
 
-  ownerStopping(record: FriendRecord | ReviewRecord, at: number): void {
-    if (record.account !== null && this.isActive(record.account, at) && record.passwordAt === null) record.ownerStops.push(at);
+  /** The owner stops now; returns whether the documented rule says this stop must win. */
+  ownerStopping(record: FriendRecord | ReviewRecord, at: number): boolean {
+    const valid = record.account !== null && this.isActive(record.account) && record.passwordAt === null;
+    if (valid) record.ownerStops.push(at);
+    return valid;
+  }
+
+  /** What the owner's screen said to a stop that must win: it ended the flow, or the flow had ended. */
+  ownerStopAnswered(record: FriendRecord | ReviewRecord, at: number, ended: boolean): void {
+    if (!ended) record.refusedStops.push(at);
   }
 
   passwordAccepted(record: FriendRecord | ReviewRecord, at: number): void {
@@ -206,14 +233,16 @@ export class Ledger {
     if (record.account === null) return 'not_a_friend';
     const since = this.friendsOf(record.account).get(friendId);
     if (since === undefined) return 'not_a_friend';
-    const { minFriendshipMs, windowMs, disputeWaitMs, vouchCooldownMs } = this.#policy.friends;
+    const { minFriendshipMs, windowMs, disputeWaitMs } = this.#policy.friends;
     const hold = this.#policy.recovery.sensitiveHoldMs;
-    for (const t of [nominee.nominatedAt, at]) if (!this.isActive(friendId, t)) return 'inactive';
+    if (!this.isActive(friendId)) return 'inactive';
     if (since + minFriendshipMs > nominee.nominatedAt) return 'friends_too_recently';
-    const within = (times: readonly number[] | undefined, t: number, span: number) => (times ?? []).some((x) => x <= t && x > t - span);
+    // The "under recovery" mark lands when the other flow's outbox runs, which a crash can hold
+    // back by minutes: the marks the world holds say when, the harness's nominations only say since.
+    const marks = this.sim.world.budgets.spent(recoveringKey(friendId, ''));
     for (const t of [nominee.nominatedAt, at]) {
       if ((this.#recoveries.get(friendId) ?? []).some((r) => r <= t && r + hold > t)) return 'recently_recovered';
-      if (within(this.#nominations.get(friendId), t, windowMs + disputeWaitMs)) return 'under_recovery';
+      if (marks.some((m) => m <= t && m > t - (windowMs + disputeWaitMs))) return 'under_recovery';
       if (this.vouchedRecently(friendId, t)) return 'vouched_recently';
     }
     return null;
@@ -224,7 +253,7 @@ export class Ledger {
   reviewFlow(driver: Driver): ReviewRecord {
     let record = this.#reviews.get(driver);
     if (record === undefined) {
-      record = { driver, account: null, approval: null, rejectedAt: null, ownerStops: [], passwordAt: null };
+      record = { driver, account: null, approval: null, rejectedAt: null, ownerStops: [], refusedStops: [], passwordAt: null };
       this.#reviews.set(driver, record);
     }
     return record;

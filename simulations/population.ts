@@ -46,6 +46,12 @@ export interface Population {
   /** People who vouched for somebody before the run began, and when: their vouch mark is spent. */
   readonly vouchedAt: ReadonlyMap<AccountId, number>;
   readonly byHandle: ReadonlyMap<string, Person>;
+  /**
+   * People only the friend and review personas pick, mostly friends among themselves and with a
+   * few of `people`: a circle whose members are not recovered by SMS twice an afternoon, as the
+   * busy shard's `people` are, so friends who can vouch exist at a believable rate.
+   */
+  readonly circle: readonly Person[];
 }
 
 /** Makes two people friends in the directory and in the population's own record. */
@@ -61,13 +67,13 @@ export const befriend = (world: MemoryWorld, friendships: Population['friendship
 const phone = (prefix: string, n: number): string => `+86${prefix}${String(n).padStart(8, '0')}`;
 
 /** Seeds the world's directory, second factors, sessions and friendships; returns who is who. */
-export const populate = async (world: MemoryWorld, rng: Rng, size: number, shard: number, pairSlots = 0): Promise<Population> => {
+export const populate = async (world: MemoryWorld, rng: Rng, size: number, shard: number, pairSlots = 0, circleSize = 0): Promise<Population> => {
   const people: Person[] = [];
   const now = world.clock.now();
   const base = shard * 1_000_000;
-  for (let i = 0; i < size + pairSlots; i++) {
+  const makePerson = async (rng: Rng, i: number, withEmail: boolean, mayBeClosed: boolean): Promise<Person> => {
     const number = phone('139', base + i);
-    const email = i >= size || rng.chance(0.6) ? `user${base + i}@example.com` : null;
+    const email = withEmail ? `user${base + i}@example.com` : null;
     const handle = `user_${base + i}`;
     const password = `secret phrase of user ${base + i}`;
     const created = world.directory.createNow({
@@ -89,10 +95,11 @@ export const populate = async (world: MemoryWorld, rng: Rng, size: number, shard
     }
     // Sessions on a couple of devices, so hardening has something to revoke.
     for (let s = rng.int(0, 2); s > 0; s--) world.sessions.signIn(id, 0, now - rng.int(1, 90) * DAY, rng.pick(['iPhone', 'Android', 'Windows PC', 'Mac']), rng.pick(['Shanghai', 'Beijing', 'Hangzhou', 'Shenzhen']));
-    const deactivated = i < size && rng.chance(0.03);
+    const deactivated = mayBeClosed && rng.chance(0.03);
     if (deactivated) world.directory.deactivate(id);
-    people.push({ id, phone: number, email, handle, password, totpSecret, deactivated });
-  }
+    return { id, phone: number, email, handle, password, totpSecret, deactivated };
+  };
+  for (let i = 0; i < size + pairSlots; i++) people.push(await makePerson(rng, i, i >= size || rng.chance(0.6), i < size));
   const pairPeople = people.splice(size);
   // Friendships: most old, some recent (ineligible as witnesses). One friendship a pair: two
   // records with different ages would leave "friends since when" to the order of a list.
@@ -113,6 +120,23 @@ export const populate = async (world: MemoryWorld, rng: Rng, size: number, shard
     world.budgets.consumeNow(vouchKey(person.id), vouchRule(world.policy), at);
     vouchedAt.set(person.id, at);
   }
+  // Drawn from a stream of its own, after everything else: the rest of the world stays as it was.
+  const circleRng = rng.fork('circle');
+  const circle: Person[] = [];
+  for (let i = 0; i < circleSize; i++) circle.push(await makePerson(circleRng, size + pairSlots + i, circleRng.chance(0.6), true));
+  for (const person of circle) {
+    for (let f = circleRng.int(5, 9); f > 0; f--) {
+      const other = circleRng.chance(0.85) ? circleRng.pick(circle) : circleRng.pick(people);
+      if (other.id === person.id || friendships.get(person.id)?.has(other.id) === true) continue;
+      const since = circleRng.chance(0.85) ? now - circleRng.int(60, 900) * DAY : now - circleRng.int(1, 20) * DAY;
+      befriend(world, friendships, person.id, other.id, since);
+    }
+    if (circleRng.chance(0.06)) {
+      const at = now - circleRng.int(1, 45) * DAY;
+      world.budgets.consumeNow(vouchKey(person.id), vouchRule(world.policy), at);
+      vouchedAt.set(person.id, at);
+    }
+  }
   const list = (prefix: string, n: number, offset = 0) => Array.from({ length: n }, (_, i) => phone(prefix, base + offset + i));
   const blocked = list('135', Math.max(3, size >> 4));
   for (const number of blocked) world.blockedNumbers.block(number);
@@ -126,6 +150,7 @@ export const populate = async (world: MemoryWorld, rng: Rng, size: number, shard
     pairs: pairPeople.map((person, i) => ({ person, unknownPhone: phone('136', base + i), unknownEmail: `stranger${base + i}@example.com` })),
     friendships,
     vouchedAt,
-    byHandle: new Map(people.map((p) => [p.handle, p])),
+    byHandle: new Map([...people, ...circle].map((p) => [p.handle, p])),
+    circle,
   };
 };

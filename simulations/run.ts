@@ -16,6 +16,8 @@ export interface RunOptions {
   readonly onProgress?: (flowsDone: number) => void;
   /** Only without workers: a planted variant for the teeth tests. */
   readonly definitions?: (ports: FlowPorts) => FlowDefinition[];
+  /** Only without workers: broken ports for the teeth tests. */
+  readonly ports?: ShardSpec['ports'];
   readonly restartRate?: number;
   readonly faults?: ShardSpec['faults'];
 }
@@ -70,11 +72,12 @@ export const runSimulation = async (options: RunOptions): Promise<Report> => {
     ...(options.restartRate === undefined ? {} : { restartRate: options.restartRate }),
     ...(options.faults === undefined ? {} : { faults: options.faults }),
     ...(options.definitions === undefined ? {} : { definitions: options.definitions }),
+    ...(options.ports === undefined ? {} : { ports: options.ports }),
   }));
   const started = performance.now();
   const workers = options.workers ?? 1;
   let results: ShardResult[];
-  if (workers > 1 && options.definitions === undefined) results = await inWorkers(specs, workers, options.onProgress);
+  if (workers > 1 && options.definitions === undefined && options.ports === undefined) results = await inWorkers(specs, workers, options.onProgress);
   else {
     results = [];
     for (const spec of specs) results.push(await runShard(spec, options.onProgress));

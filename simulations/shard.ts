@@ -12,7 +12,9 @@ import { CATALOGUE, type InvariantName, InvariantChecker, type Violation } from 
 import type { MessengerFaults } from './messenger.ts';
 import { MINUTE } from './personas/common.ts';
 import { type BindingPersona, spawnBinding } from './personas/binding.ts';
+import { type FriendPersona, friendFlows, spawnFriendAssist } from './personas/friends.ts';
 import { spawnProberPair } from './personas/prober.ts';
+import { type ReviewPersona, spawnManualReview } from './personas/review.ts';
 import { type RecoveryPersona, spawnChannelRecovery, spawnDoubleRecovery } from './personas/recovery.ts';
 import { type RegistrationPersona, spawnRegistration, spawnTwins } from './personas/registration.ts';
 import { deriveSeed, Rng } from './rng.ts';
@@ -65,6 +67,8 @@ type Plan =
   | { readonly kind: 'registration'; readonly persona: RegistrationPersona }
   | { readonly kind: 'sms' | 'email'; readonly persona: RecoveryPersona }
   | { readonly kind: 'binding'; readonly persona: BindingPersona }
+  | { readonly kind: 'friends'; readonly persona: FriendPersona }
+  | { readonly kind: 'review'; readonly persona: ReviewPersona }
   | { readonly kind: 'pair-sms' | 'pair-email' | 'twins' | 'double' };
 
 /** Plans that play two flows at once. */
@@ -79,14 +83,23 @@ const RECOVERY_WEIGHTS: readonly (readonly [RecoveryPersona, number])[] = [
 ];
 
 const BINDING_WEIGHTS: readonly (readonly [BindingPersona, number])[] = [
-  ['addEmail', 30], ['changePhone', 25], ['sameValue', 5], ['taken', 8], ['sessionEnds', 6], ['sessionEndsEarly', 2], ['idleAtStart', 2], ['guesser', 6], ['slow', 8], ['walkaway', 6], ['canceller', 6], ['outage', 3], ['hammer', 3], ['epochMovesWhileApplying', 2],
+  ['addEmail', 30], ['changePhone', 25], ['sameValue', 5], ['taken', 8], ['sessionEnds', 6], ['sessionEndsEarly', 2], ['idleAtStart', 2], ['guesser', 6], ['slow', 8], ['walkaway', 6], ['canceller', 6], ['outage', 3], ['hammer', 3], ['epochMovesWhileApplying', 2], ['lastMinute', 1],
+];
+
+const FRIEND_WEIGHTS: readonly (readonly [FriendPersona, number])[] = [
+  ['honest', 55], ['attacker', 18], ['unknown', 6], ['deactivated', 4], ['rival', 8], ['walkaway', 5], ['canceller', 4], ['race', 5],
+];
+const REVIEW_WEIGHTS: readonly (readonly [ReviewPersona, number])[] = [
+  ['honest', 34], ['slow', 6], ['attacker', 18], ['unknown', 8], ['walkaway', 8], ['withdraw', 8], ['hammer', 5], ['guesser', 5], ['closed', 8],
 ];
 
 const plan = (rng: Rng): Plan => {
-  const kind = rng.weighted<Plan['kind']>([['registration', 30], ['sms', 38], ['email', 24], ['binding', 6], ['pair-sms', 5], ['pair-email', 3], ['twins', 1], ['double', 1]]);
+  const kind = rng.weighted<Plan['kind']>([['registration', 30], ['sms', 38], ['email', 24], ['binding', 6], ['pair-sms', 5], ['pair-email', 3], ['twins', 1], ['double', 1], ['friends', 8], ['review', 6]]);
   if (kind === 'registration') return { kind, persona: rng.weighted(REGISTRATION_WEIGHTS) };
   if (kind === 'sms' || kind === 'email') return { kind, persona: rng.weighted(RECOVERY_WEIGHTS) };
   if (kind === 'binding') return { kind, persona: rng.weighted(BINDING_WEIGHTS) };
+  if (kind === 'friends') return { kind, persona: rng.weighted(FRIEND_WEIGHTS) };
+  if (kind === 'review') return { kind, persona: rng.weighted(REVIEW_WEIGHTS) };
   return { kind };
 };
 
@@ -98,7 +111,7 @@ export const runShard = async (spec: ShardSpec, onProgress?: (flowsDone: number)
   for (let planned = 0; planned < spec.flows; ) {
     const p = plan(personaRng);
     plans.push({ at: arrivals.int(0, 6 * 60 * MINUTE), plan: p });
-    planned += PAIRED.has(p.kind) ? 2 : 1;
+    planned += PAIRED.has(p.kind) ? 2 : p.kind === 'friends' ? friendFlows(p.persona) : 1;
   }
   const sim = new Sim(
     {
@@ -106,6 +119,8 @@ export const runShard = async (spec: ShardSpec, onProgress?: (flowsDone: number)
       shard: spec.shard,
       people: Math.max(12, Math.ceil(spec.flows / 3)),
       pairSlots: plans.filter((p) => p.plan.kind === 'pair-sms' || p.plan.kind === 'pair-email').length,
+      // Each friend-assisted recovery spends three to five vouches for a month; reviews need owners.
+      circle: plans.reduce((n, p) => n + (p.plan.kind === 'friends' ? 16 : p.plan.kind === 'review' ? 2 : 0), 0),
       faults: spec.faults ?? DEFAULT_FAULTS,
       restartRate: spec.restartRate ?? 0.02,
       ...(spec.definitions === undefined ? {} : { definitions: spec.definitions }),
@@ -117,9 +132,12 @@ export const runShard = async (spec: ShardSpec, onProgress?: (flowsDone: number)
   const checker = new InvariantChecker(sim);
   const coverage = new CoverageRecorder();
   const recoveredAt = new Map<string, number>();
+  // The friends path's time is the time to its quorum: the password then waits the dispute wait.
+  const quorumAt = new Map<string, number>();
   sim.observers.push(checker, coverage, {
     onStep: (step) => {
       if (step.event === 'recovery.applied') recoveredAt.set(step.flowId, step.at);
+      if (step.machine === 'friendAssist' && step.from.matches('awaitingFriends') && step.to.matches('disputeWait')) quorumAt.set(step.flowId, step.at);
     },
   });
   const start = sim.world.clock.now();
@@ -127,6 +145,8 @@ export const runShard = async (spec: ShardSpec, onProgress?: (flowsDone: number)
     if (p.kind === 'registration') spawnRegistration(sim, start + at, p.persona, i);
     else if (p.kind === 'sms' || p.kind === 'email') spawnChannelRecovery(sim, start + at, p.kind, p.persona);
     else if (p.kind === 'binding') spawnBinding(sim, start + at, p.persona, i);
+    else if (p.kind === 'friends') spawnFriendAssist(sim, start + at, p.persona, checker.ledger);
+    else if (p.kind === 'review') spawnManualReview(sim, start + at, p.persona, checker.ledger);
     else if (p.kind === 'twins') spawnTwins(sim, start + at, i);
     else if (p.kind === 'double') spawnDoubleRecovery(sim, start + at);
     else spawnProberPair(sim, start + at, p.kind === 'pair-sms' ? 'sms' : 'email', checker.book);
@@ -157,6 +177,11 @@ export const runShard = async (spec: ShardSpec, onProgress?: (flowsDone: number)
     if (driver.machine.endsWith('Recovery') && ['honest', 'slow', 'forgetful', 'impatient', 'switcher'].includes(driver.persona) && driver.flowId !== null) {
       const at = recoveredAt.get(driver.flowId);
       samples.push({ path: driver.machine === 'smsRecovery' ? 'phone' : 'email', recovered: at !== undefined, durationMs: at === undefined ? null : at - driver.startedAt });
+    }
+    if (driver.machine === 'friendAssist' && driver.persona === 'honest' && driver.flowId !== null) {
+      const recovered = recoveredAt.has(driver.flowId);
+      const quorum = quorumAt.get(driver.flowId);
+      samples.push({ path: 'friends', recovered, durationMs: recovered && quorum !== undefined ? quorum - driver.startedAt : null });
     }
   }
   const byOrdinal = new Map(sim.drivers.map((d) => [d.ordinal, d]));

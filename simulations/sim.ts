@@ -9,6 +9,8 @@ import type { PolicyOverrides } from '../src/domain/policy.ts';
 import { bindingFlow } from '../src/flows/binding.ts';
 import { emailRecoveryFlow, smsRecoveryFlow } from '../src/flows/channelRecovery.ts';
 import { registrationFlow } from '../src/flows/registration.ts';
+import { friendAssistFlow } from '../src/flows/friendAssist.ts';
+import { manualReviewFlow } from '../src/flows/manualReview.ts';
 import type { FlowDefinition } from '../src/runtime/flowDefinition.ts';
 import type { FlowPorts } from '../src/runtime/ports.ts';
 import { createRuntime, type FlowRuntime, type HostSession, type StepObservation, type StepReply, type StepResult } from '../src/runtime/runtime.ts';
@@ -31,6 +33,8 @@ export interface SimOptions {
   readonly shard: number;
   readonly people: number;
   readonly pairSlots?: number;
+  /** People only the friend and review personas pick (see `Population.circle`). */
+  readonly circle?: number;
   readonly faults: MessengerFaults;
   /** Share of steps before which the host process restarts (a new runtime over the same storage). */
   readonly restartRate: number;
@@ -49,6 +53,8 @@ export const defaultDefinitions = (ports: FlowPorts): FlowDefinition[] => [
   smsRecoveryFlow(ports),
   emailRecoveryFlow(ports),
   bindingFlow(ports),
+  friendAssistFlow(ports),
+  manualReviewFlow(ports),
 ];
 
 export interface Observer {
@@ -67,7 +73,8 @@ export class Sim {
   restarts = 0;
   pairsUsed = 0;
   readonly observers: Observer[] = [];
-  readonly #definitions: (ports: FlowPorts) => FlowDefinition[];
+  /** Built once: machines are pure, so a restarted host may rebuild them or not, alike. */
+  readonly #definitions: FlowDefinition[];
 
   constructor(readonly options: SimOptions, readonly rng: Rng) {
     const clockHolder: { now(): number } = { now: () => 0 };
@@ -81,16 +88,16 @@ export class Sim {
     });
     this.world = options.ports === undefined ? world : { ...world, ...options.ports(world) };
     clockHolder.now = () => this.world.clock.now();
-    this.#definitions = options.definitions ?? defaultDefinitions;
+    this.#definitions = (options.definitions ?? defaultDefinitions)(this.world);
     this.runtime = this.#newRuntime();
   }
 
   async setup(): Promise<void> {
-    this.population = await populate(this.world, this.rng.fork('population'), this.options.people, this.options.shard, this.options.pairSlots ?? 0);
+    this.population = await populate(this.world, this.rng.fork('population'), this.options.people, this.options.shard, this.options.pairSlots ?? 0, this.options.circle ?? 0);
   }
 
   #newRuntime(): FlowRuntime {
-    return createRuntime(this.world, this.#definitions(this.world), {
+    return createRuntime(this.world, this.#definitions, {
       observe: (step) => {
         const driver = this.byFlowId.get(step.flowId);
         for (const observer of this.observers) observer.onStep(step, driver);
@@ -262,6 +269,17 @@ export class Driver {
       this.#record({ type: 'clock.tick' }, result);
     };
     this.sim.queue.push(deadline, this.ordinal, wake);
+  }
+
+  /**
+   * Wakes the flow now, as the host's scheduler does at a deadline. For deadlines past the
+   * person's part: a manual review's evidence is deleted weeks after its case ended.
+   */
+  async tick(): Promise<StepResult> {
+    if (this.flowId === null) throw new Error('driver not started');
+    const result = await this.sim.runtime.tick(this.flowId);
+    this.#record({ type: 'clock.tick' }, result);
+    return result;
   }
 
   async drain(): Promise<void> {

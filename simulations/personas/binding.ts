@@ -8,7 +8,7 @@ import type { HostSession } from '../../src/runtime/runtime.ts';
 import type { Driver, Sim } from '../sim.ts';
 import { abandon, guess, MINUTE, PATIENT, resendThroughOutage, SECOND, whenCodeArrives } from './common.ts';
 
-export const BINDING_PERSONAS = ['addEmail', 'changePhone', 'sameValue', 'taken', 'sessionEnds', 'sessionEndsEarly', 'idleAtStart', 'guesser', 'slow', 'walkaway', 'canceller', 'outage', 'hammer', 'epochMovesWhileApplying'] as const;
+export const BINDING_PERSONAS = ['addEmail', 'changePhone', 'sameValue', 'taken', 'sessionEnds', 'sessionEndsEarly', 'idleAtStart', 'guesser', 'slow', 'walkaway', 'canceller', 'outage', 'hammer', 'epochMovesWhileApplying', 'lastMinute'] as const;
 export type BindingPersona = (typeof BINDING_PERSONAS)[number];
 
 export const spawnBinding = (sim: Sim, at: number, persona: BindingPersona, ordinal: number): Driver => {
@@ -66,6 +66,13 @@ export const spawnBinding = (sim: Sim, at: number, persona: BindingPersona, ordi
       case 'canceller':
         driver.later(driver.rng.chance(0.7) ? driver.rng.int(5, 60) * SECOND : driver.rng.int(11, 20) * MINUTE, async () => void (await send({ type: 'flow.cancel' })));
         return;
+      case 'lastMinute': {
+        // Back just before the flow's lifetime ends, asking for a new code: the code would outlive
+        // the flow, and the flow still ends at its own deadline.
+        const expiresAt = driver.startedAt + sim.world.policy.flowMaxLifetimeMs;
+        driver.later(expiresAt - 5 * MINUTE - sim.world.clock.now(), async () => void (await send({ type: 'code.resend' })));
+        return;
+      }
       case 'epochMovesWhileApplying':
         // The code is redeemed, the host dies before writing the change, and while it is down a
         // recovery elsewhere moves the account to a new epoch: the delayed write is refused.

@@ -128,7 +128,11 @@ export const spawnChannelRecovery = (sim: Sim, at: number, method: 'sms' | 'emai
           return;
         }
         await driver.send({ type: 'link.open', token }, 'real');
-        if (persona === 'linkIdle') return;
+        if (persona === 'linkIdle') {
+          // Back after both the code and the link expired, with the code from the e-mail.
+          driver.later(61 * MINUTE, async () => void (await driver.send({ type: 'code.submit', code: driver.latestCode() ?? '000000' }, 'stale')));
+          return;
+        }
         if (!closeEarly) {
           await driver.send({ type: 'link.confirm', token: wrongToken() }, 'guess');
           sim.world.directory.deactivate(person.id);

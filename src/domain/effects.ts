@@ -171,7 +171,7 @@ export interface CloseTicket {
  */
 export interface ResetSecondFactor {
   readonly type: 'resetSecondFactor';
-  readonly params: { readonly accountId: string; readonly expectedEpoch: number };
+  readonly params: { readonly accountId: string; readonly expectedEpoch: number; readonly onlyWhile?: string };
 }
 
 export type Effect =
@@ -195,6 +195,23 @@ export type Effect =
   | CloseTicket
   | ResetSecondFactor;
 export type EffectType = Effect['type'];
+
+/**
+ * An effect whose params name `onlyWhile` (a dotted state path) is void once its flow has left
+ * that state before the effect ran — e.g. an approved 2FA reset the owner stopped first.
+ */
+export const effectCondition = (params: unknown): string | undefined => {
+  const onlyWhile = (params as { onlyWhile?: unknown } | null)?.onlyWhile;
+  return typeof onlyWhile === 'string' ? onlyWhile : undefined;
+};
+
+/** `'case.resettingSecondFactor'` → `{ case: 'resettingSecondFactor' }`, for `snapshot.matches`. */
+export const statePathValue = (path: string): string | Record<string, unknown> => {
+  const parts = path.split('.');
+  let value: string | Record<string, unknown> = parts[parts.length - 1] as string;
+  for (let i = parts.length - 2; i >= 0; i--) value = { [parts[i] as string]: value };
+  return value;
+};
 
 export const EFFECT_TYPES: ReadonlySet<string> = new Set<EffectType>([
   'deliverCode',
