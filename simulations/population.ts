@@ -64,7 +64,11 @@ export const befriend = (world: MemoryWorld, friendships: Population['friendship
   }
 };
 
-const phone = (prefix: string, n: number): string => `+86${prefix}${String(n).padStart(8, '0')}`;
+/**
+ * A valid Chinese mobile number: a three-digit prefix and eight digits. Worlds are separate, so
+ * numbers need only be unique within one; wrapping keeps shard 100 and beyond valid numbers.
+ */
+const phone = (prefix: string, n: number): string => `+86${prefix}${String(n % 100_000_000).padStart(8, '0')}`;
 
 /** Seeds the world's directory, second factors, sessions and friendships; returns who is who. */
 export const populate = async (world: MemoryWorld, rng: Rng, size: number, shard: number, pairSlots = 0, circleSize = 0): Promise<Population> => {
