@@ -11,6 +11,7 @@ import { flowError } from '../domain/errors.ts';
 import { parseHandle } from '../domain/handle.ts';
 import { checkPassword } from '../domain/password.ts';
 import { maskPhone, parsePhone, type Phone } from '../domain/phone.ts';
+import type { Policy } from '../domain/policy.ts';
 import type { Handle } from '../domain/handle.ts';
 import type { FlowDefinition, FlowView, MachineEvent } from '../runtime/flowDefinition.ts';
 import type { FlowPorts } from '../runtime/ports.ts';
@@ -40,8 +41,16 @@ const RESULT_FOR_STATE: Record<string, string | undefined> = {
   timedOut: 'timed_out',
 };
 
-export const registrationView = (snapshot: Snapshot): FlowView => {
+/**
+ * What the caller sees, under the host's policy (tries left depend on it).
+ *
+ * @example
+ * registrationView(policy)(snapshot); // { state: 'awaitingCode', phone: '+86 138****8000', triesLeft: 5, … }
+ */
+export const registrationView = (policy: Pick<Policy, 'code'>) => (snapshot: Snapshot): FlowView => {
   const c = snapshot.context;
+  const codeTries = policy.code.maxWrongPerCode - (c.code?.wrongForCode ?? 0);
+  const flowTries = policy.code.maxWrongPerFlow - (c.code?.wrongForFlow ?? 0);
   const state = stateName(snapshot.value);
   const codeLive = c.code !== null && !c.code.used;
   return {
@@ -50,7 +59,7 @@ export const registrationView = (snapshot: Snapshot): FlowView => {
     phone: c.phone === null ? null : maskPhone(c.phone as Phone),
     codeExpiresAt: codeLive ? c.code?.expiresAt ?? null : null,
     resendAllowedAt: c.resendAllowedAt,
-    triesLeft: c.code === null ? null : Math.max(0, Math.min(codeTries(c), flowTries(c))),
+    triesLeft: c.code === null ? null : Math.max(0, Math.min(codeTries, flowTries)),
     handle: c.handle,
     notice: c.notice,
     result: RESULT_FOR_STATE[state] ?? null,
@@ -59,10 +68,6 @@ export const registrationView = (snapshot: Snapshot): FlowView => {
     ...(state === 'registered' ? { accountId: c.accountId } : {}),
   };
 };
-
-let triesPolicy = { perCode: 5, perFlow: 10 };
-const codeTries = (c: RegistrationContext): number => triesPolicy.perCode - (c.code?.wrongForCode ?? 0);
-const flowTries = (c: RegistrationContext): number => triesPolicy.perFlow - (c.code?.wrongForFlow ?? 0);
 
 export const registrationDeadline = (snapshot: Snapshot): number | null => {
   const c = snapshot.context;
@@ -76,7 +81,6 @@ export const registrationDeadline = (snapshot: Snapshot): number | null => {
  */
 export const registrationFlow = (ports: Pick<FlowPorts, 'policy' | 'codeSecrets'>): FlowDefinition<RegistrationMachine, RegistrationClientEvent, Record<string, never>> => {
   const { policy } = ports;
-  triesPolicy = { perCode: policy.code.maxWrongPerCode, perFlow: policy.code.maxWrongPerFlow };
   const machine = createRegistrationMachine({ policy, secrets: ports.codeSecrets });
 
   const enrich = async (event: RegistrationClientEvent, snapshot: Snapshot, facts: { at: number }, p: FlowPorts): Promise<E.Either<ReturnType<typeof flowError>, MachineEvent>> => {
@@ -131,7 +135,7 @@ export const registrationFlow = (ports: Pick<FlowPorts, 'policy' | 'codeSecrets'
     input: t.exact(t.type({})) as unknown as t.Type<Record<string, never>, unknown, unknown>,
     prepareInput: async (_input, facts, p, flowId) => E.right({ flowId, nonce: newNonce(p), at: facts.at }),
     enrich,
-    view: registrationView,
+    view: registrationView(policy),
     nextDeadline: registrationDeadline,
   };
 };

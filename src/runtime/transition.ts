@@ -4,7 +4,7 @@
  * the same result several times faster. Our machines spawn no children and use no delayed
  * events, so nothing leaks between calls through the shared scope.
  */
-import { type AnyMachineSnapshot, type AnyStateMachine, createActor, initialTransition } from 'xstate';
+import { type AnyMachineSnapshot, type AnyStateMachine, createActor } from 'xstate';
 
 export interface EmittedAction {
   readonly type: string;
@@ -24,12 +24,15 @@ interface Scope {
   readonly scope: unknown;
   actions: EmittedAction[];
   taken: TakenTransition[] | null;
+  /** The transitions the event itself selected (the first microstep), once a step asks for them. */
+  selected: readonly TransitionLike[] | null | undefined;
 }
 
 interface TransitionLike {
   readonly source: { readonly id: string; readonly transitions: ReadonlyMap<string, readonly unknown[]> };
   readonly eventType: string;
   readonly target?: readonly { readonly id: string }[];
+  readonly actions: readonly unknown[];
 }
 
 const scopes = new WeakMap<AnyStateMachine, Scope>();
@@ -38,11 +41,13 @@ const scopeFor = (machine: AnyStateMachine): Scope => {
   const cached = scopes.get(machine);
   if (cached !== undefined) return cached;
   const self = createActor(machine);
-  const holder: Scope = { scope: undefined, actions: [], taken: null };
+  const holder: Scope = { scope: undefined, actions: [], taken: null, selected: undefined };
   // xstate reports each microstep's transitions to inspectors; recording them (only when asked)
   // gives coverage by (source state, event, guard branch) without a second evaluation.
   self.system.inspect((inspection: { type: string; _transitions?: readonly TransitionLike[] }) => {
-    if (holder.taken === null || inspection.type !== '@xstate.microstep') return;
+    if (inspection.type !== '@xstate.microstep') return;
+    if (holder.selected === null) holder.selected = inspection._transitions ?? [];
+    if (holder.taken === null) return;
     for (const taken of inspection._transitions ?? []) {
       const branches = taken.source.transitions.get(taken.eventType) ?? [];
       holder.taken.push({ source: taken.source.id, event: taken.eventType, branch: branches.indexOf(taken), targets: (taken.target ?? []).map((t) => t.id) });
@@ -77,19 +82,46 @@ export function pureTransition(
   event: { readonly type: string } | undefined,
   input?: unknown,
 ): [AnyMachineSnapshot, EmittedAction[]] {
-  if (snapshot === undefined || event === undefined) {
-    const [initial, actions] = initialTransition(machine, input);
-    return [initial, actions.map((a) => ({ type: a.type, params: a.params }))];
-  }
   const holder = scopeFor(machine);
   holder.actions = [];
   try {
-    const next = machine.transition(snapshot, event as never, holder.scope as never);
+    // `initialTransition()` would build a throwaway actor (and its system) for every flow started.
+    const next = snapshot === undefined || event === undefined ? machine.getInitialSnapshot(holder.scope as never, input) : machine.transition(snapshot, event as never, holder.scope as never);
     return [next, holder.actions];
   } finally {
     holder.actions = [];
   }
 }
+
+export interface Step {
+  readonly next: AnyMachineSnapshot;
+  readonly actions: EmittedAction[];
+  /** Every transition taken, when asked to record them; else empty. */
+  readonly taken: TakenTransition[];
+  /**
+   * Whether the event was accepted, exactly as `snapshot.can(event)` would have said before the
+   * step (some selected transition has a target or actions), read from the step itself so the
+   * guards run once, not twice. When false, `next` and `actions` are to be ignored.
+   */
+  readonly accepted: boolean;
+}
+
+/** One step from `snapshot`, telling whether the event was accepted; with `record`, the transitions taken. */
+export const step = (machine: AnyStateMachine, snapshot: AnyMachineSnapshot, event: { readonly type: string }, record: boolean): Step => {
+  const holder = scopeFor(machine);
+  const taken: TakenTransition[] = [];
+  holder.taken = record ? taken : null;
+  holder.selected = null;
+  try {
+    const [next, actions] = pureTransition(machine, snapshot, event);
+    // Set by the inspector during the step; TypeScript cannot see that through the call.
+    const selected = (holder.selected as readonly TransitionLike[] | null) ?? [];
+    return { next, actions, taken, accepted: selected.some((t) => t.target !== undefined || t.actions.length > 0) };
+  } finally {
+    holder.taken = null;
+    holder.selected = undefined;
+  }
+};
 
 /** Like `pureTransition`, and also says which transitions the step took. */
 export const observedTransition = (machine: AnyStateMachine, snapshot: AnyMachineSnapshot, event: { readonly type: string }): [AnyMachineSnapshot, EmittedAction[], TakenTransition[]] => {

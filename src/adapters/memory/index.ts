@@ -14,6 +14,7 @@ import { seededRandom } from '../random.ts';
 import { MemoryAudit } from './audit.ts';
 import { MemoryBlockedNumbers } from './blockedNumbers.ts';
 import { MemoryBudgets } from './budgets.ts';
+import { rememberingChecks } from './codeSecrets.ts';
 import { MemoryDirectory } from './directory.ts';
 import { MemoryFlowStore } from './flowStore.ts';
 import { MemoryInAppNotifier } from './inApp.ts';
@@ -58,7 +59,7 @@ export const createMemoryWorld = (options: MemoryWorldOptions = {}): MemoryWorld
     throw new RangeError(e.message);
   })(makePolicy(options.policy ?? {}));
   const random = seededRandom(options.seed ?? 1);
-  const codeSecrets = hmacCodeSecrets(random.bytes(32));
+  const codeSecrets = rememberingChecks(hmacCodeSecrets(random.bytes(32)));
   return {
     policy,
     clock: new VirtualClock(options.start),

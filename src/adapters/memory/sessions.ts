@@ -4,7 +4,10 @@ import type { LoginRecord, Session, Sessions } from '../../ports/sessions.ts';
 
 export class MemorySessions implements Sessions {
   readonly #sessions = new Map<string, Session>();
-  readonly #logins: (LoginRecord & { readonly accountId: AccountId })[] = [];
+  // By account, in sign-in order: a recovery reads its own account's sessions and logins, not the
+  // whole world's, so a world of many accounts costs no more per recovery than a small one.
+  readonly #ids = new Map<AccountId, string[]>();
+  readonly #logins = new Map<AccountId, LoginRecord[]>();
   readonly #revocations = new Map<string, number>();
   #next = 1;
 
@@ -12,7 +15,8 @@ export class MemorySessions implements Sessions {
   signIn(accountId: AccountId, epoch: number, at: Instant, device = 'phone', place = 'Shanghai'): Session {
     const session: Session = { id: `sess-${this.#next++}`, accountId, epoch, createdAt: at, device, place, revokedAt: null };
     this.#sessions.set(session.id, session);
-    this.#logins.push({ accountId, at, device, place, sessionId: session.id });
+    push(this.#ids, accountId, session.id);
+    push(this.#logins, accountId, { at, device, place, sessionId: session.id });
     return session;
   }
 
@@ -21,15 +25,16 @@ export class MemorySessions implements Sessions {
   }
 
   async list(accountId: AccountId): Promise<readonly Session[]> {
-    return [...this.#sessions.values()].filter((s) => s.accountId === accountId);
+    return (this.#ids.get(accountId) ?? []).map((id) => this.#sessions.get(id) as Session);
   }
 
   async revokeAllExcept(accountId: AccountId, keep: string | null, at: Instant, idempotencyKey: string): Promise<number> {
     const earlier = this.#revocations.get(idempotencyKey);
     if (earlier !== undefined) return earlier;
     let ended = 0;
-    for (const session of this.#sessions.values()) {
-      if (session.accountId === accountId && session.id !== keep && session.revokedAt === null) {
+    for (const id of this.#ids.get(accountId) ?? []) {
+      const session = this.#sessions.get(id) as Session;
+      if (session.id !== keep && session.revokedAt === null) {
         this.#sessions.set(session.id, { ...session, revokedAt: at });
         ended++;
       }
@@ -44,8 +49,7 @@ export class MemorySessions implements Sessions {
   }
 
   async recentLogins(accountId: AccountId, limit: number): Promise<readonly LoginRecord[]> {
-    return this.#logins
-      .filter((l) => l.accountId === accountId)
+    return (this.#logins.get(accountId) ?? [])
       .slice(-limit)
       .reverse()
       .map(({ at, device, place, sessionId }) => ({ at, device, place, sessionId }));
@@ -57,3 +61,9 @@ export class MemorySessions implements Sessions {
     return session !== undefined && session.revokedAt === null && session.epoch === currentEpoch;
   }
 }
+
+const push = <K, V>(map: Map<K, V[]>, key: K, value: V): void => {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
+};
