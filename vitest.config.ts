@@ -8,5 +8,13 @@ export default defineConfig({
     pool: 'threads',
     maxWorkers: 2,
     testTimeout: 60_000,
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts', 'machines/**/*.ts'],
+      // The public index only re-exports; ports are interfaces (no code to run).
+      exclude: ['src/index.ts', 'src/ports/**'],
+      reporter: ['text-summary', 'text', 'json-summary'],
+      reportsDirectory: 'coverage',
+    },
   },
 });

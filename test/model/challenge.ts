@@ -1,0 +1,155 @@
+/**
+ * The reference model of "send a code, let the user type it", written from the policy table and
+ * the rules in `src/domain/verificationCode.ts`, independently of `machines/codeChallenge.ts`:
+ * a new code per send (the old one dies), expiry at `issuedAt + ttl` (the boundary is expired),
+ * five wrong tries per code and ten per flow, a resend cooldown, and a per-address send budget
+ * (5 an hour, 10 a day, 60 s apart) that a refused or failed delivery answers with a notice.
+ */
+import { DEFAULT_POLICY, type RateRule } from '../../src/domain/policy.ts';
+
+export type Outcome = 'accepted' | 'wrong' | 'expired' | 'used' | 'exhausted' | 'flow_exhausted';
+
+export interface ModelNotice {
+  readonly code: string;
+  readonly retryAfterMs?: number;
+}
+
+export const P = DEFAULT_POLICY;
+
+export class ChallengeModel {
+  /** -1 while no code was ever issued. */
+  counter = -1;
+  expiresAt = 0;
+  used = false;
+  wrongForCode = 0;
+  wrongForFlow = 0;
+  resendAllowedAt: number | null = null;
+  notice: ModelNotice | null = null;
+  /** The counter of the last code the person actually received; -1 when none arrived. */
+  delivered = -1;
+
+  constructor(private readonly ttlMs: number = P.code.ttlMs) {}
+
+  get issued(): boolean {
+    return this.counter >= 0;
+  }
+
+  get live(): boolean {
+    return this.issued && !this.used;
+  }
+
+  issue(now: number): void {
+    this.counter += 1;
+    this.expiresAt = now + this.ttlMs;
+    this.used = false;
+    this.wrongForCode = 0;
+    this.resendAllowedAt = now + P.sends.cooldownMs;
+    this.notice = null;
+  }
+
+  /** A code that could not be delivered dies at once; its counter stays spent. */
+  kill(now: number): void {
+    if (this.issued) this.expiresAt = Math.min(this.expiresAt, now);
+  }
+
+  /** What typing a code does; `right` says whether it is the current counter's code. */
+  outcome(now: number, right: boolean): Outcome {
+    if (!this.issued) return 'expired';
+    if (this.used) return 'used';
+    if (now >= this.expiresAt) return 'expired';
+    if (this.wrongForFlow >= P.code.maxWrongPerFlow) return 'flow_exhausted';
+    if (this.wrongForCode >= P.code.maxWrongPerCode) return 'exhausted';
+    return right ? 'accepted' : 'wrong';
+  }
+
+  /** Applies an outcome to the counters; says whether the flow is now out of tries. */
+  spend(outcome: Outcome): boolean {
+    if (outcome === 'accepted') this.used = true;
+    if (outcome === 'wrong') {
+      this.wrongForCode += 1;
+      this.wrongForFlow += 1;
+    }
+    return this.wrongForFlow >= P.code.maxWrongPerFlow;
+  }
+
+  resendAllowed(now: number): boolean {
+    return this.resendAllowedAt === null || now >= this.resendAllowedAt;
+  }
+
+  cooldownNotice(now: number): ModelNotice {
+    return { code: 'cooldown', retryAfterMs: Math.max(0, (this.resendAllowedAt ?? now) - now) };
+  }
+
+  triesLeft(): number | null {
+    return this.issued ? Math.max(0, Math.min(P.code.maxWrongPerCode - this.wrongForCode, P.code.maxWrongPerFlow - this.wrongForFlow)) : null;
+  }
+
+  codeExpiresAt(): number | null {
+    return this.live ? this.expiresAt : null;
+  }
+}
+
+export const NOTICE_FOR: Record<Exclude<Outcome, 'accepted'>, ModelNotice> = {
+  wrong: { code: 'code_invalid' },
+  expired: { code: 'code_expired' },
+  used: { code: 'code_used' },
+  exhausted: { code: 'code_attempts_exhausted' },
+  flow_exhausted: { code: 'flow_locked', retryAfterMs: P.code.flowLockMs },
+};
+
+export const LOCKED: ModelNotice = { code: 'flow_locked', retryAfterMs: P.code.flowLockMs };
+
+/** A sliding-window log, as the policy describes the rule: every window has room, and the cooldown since the last event passed. */
+export class Budget {
+  readonly times: number[] = [];
+
+  constructor(private readonly rule: RateRule) {}
+
+  /** 0 when one more event may happen now, else how long until it may. */
+  wait(now: number): number {
+    const last = this.times[this.times.length - 1];
+    let wait = last === undefined ? 0 : Math.max(0, last + this.rule.cooldownMs - now);
+    for (const { limit, windowMs } of this.rule.windows) {
+      const inside = this.times.filter((t) => t > now - windowMs);
+      if (inside.length >= limit) wait = Math.max(wait, (inside[inside.length - limit] as number) + windowMs - now);
+    }
+    return wait;
+  }
+
+  /** Spends one unit if allowed; returns the wait otherwise. */
+  take(now: number): number {
+    const wait = this.wait(now);
+    if (wait === 0) this.times.push(now);
+    return wait;
+  }
+}
+
+/**
+ * The deliverCode effect as the executor runs it: spend the address's budget, then hand the code
+ * to the provider. `hidden` delivery failures (recovery) only reach the audit log.
+ */
+export const deliver = (
+  code: ChallengeModel,
+  budget: Budget,
+  now: number,
+  options: { readonly sends: boolean; readonly providerDrops: boolean; readonly failureVisible: boolean },
+): 'refused' | 'failed' | 'sent' | 'spent' => {
+  const wait = budget.take(now);
+  if (wait > 0) {
+    code.kill(now);
+    code.resendAllowedAt = now + wait;
+    code.notice = { code: 'rate_limited', retryAfterMs: wait };
+    return 'refused';
+  }
+  if (!options.sends) return 'spent';
+  if (options.providerDrops) {
+    if (options.failureVisible) {
+      code.kill(now);
+      code.resendAllowedAt = now;
+      code.notice = { code: 'delivery_failed' };
+    }
+    return 'failed';
+  }
+  code.delivered = code.counter;
+  return 'sent';
+};

@@ -1,0 +1,3 @@
+import { channelRecoveryModelSuite } from './channelRecovery.ts';
+
+channelRecoveryModelSuite('email');

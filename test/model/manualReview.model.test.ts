@@ -1,0 +1,451 @@
+/**
+ * Manual review against a reference model of its rules: the person names the account and tells
+ * support what they remember; support answers within its deadline (approve, reject, ask more up
+ * to a limit) and the person within theirs; an approval opens a dispute window the owner can stop
+ * it in; after the window the password, the security review and a new channel follow, each before
+ * the person's deadline; the evidence is deleted a retention period after the ticket closed,
+ * whatever the case's outcome. Each role is told apart by the host's session only.
+ */
+import fc from 'fast-check';
+import * as E from 'fp-ts/lib/Either.js';
+import { describe, expect, it } from 'vitest';
+import type { Account } from '../../src/domain/account.ts';
+import { HOUR } from '../../src/domain/time.ts';
+import { manualReviewFlow } from '../../src/flows/manualReview.ts';
+import type { FlowDefinition } from '../../src/runtime/flowDefinition.ts';
+import type { FlowPorts } from '../../src/runtime/ports.ts';
+import type { HostSession } from '../../src/runtime/runtime.ts';
+import { OLD_PASSWORD, seedAccount } from '../support/accounts.ts';
+import { currentCode, type FaultyHost, faultyHost, notTheCode } from '../support/faultyHost.ts';
+import { ChallengeModel, LOCKED, NOTICE_FOR, P } from './challenge.ts';
+import { applied, clockMoves, type Expected, expectStep, human, MALFORMED, refused, step, weighted } from './kit.ts';
+
+const R = P.review;
+const EMAIL = 'wang@example.com';
+const NEW_EMAIL = 'fresh@example.com';
+const AGENT: HostSession = { actor: 'agent-7', sessionId: 'agent-session-7', role: 'agent' };
+const EVIDENCE = { type: 'evidence.submit', nickname: 'Xiaoming', team: 'Hangzhou sales', contactEmail: 'x@example.net' };
+
+const FINAL = new Set(['recovered', 'rejected', 'timedOut', 'abandoned', 'stoppedByOwner', 'cancelled', 'refused', 'bindingLapsed', 'locked']);
+const RESULT: Record<string, string> = {
+  recovered: 'recovered',
+  rejected: 'rejected',
+  timedOut: 'timed_out',
+  abandoned: 'abandoned',
+  stoppedByOwner: 'stopped_by_owner',
+  cancelled: 'cancelled',
+  refused: 'refused',
+  bindingLapsed: 'binding_lapsed',
+  locked: 'locked',
+};
+const TICKET: Record<string, string> = {
+  enteringAccount: 'not_opened',
+  enteringEvidence: 'not_opened',
+  awaitingAgent: 'awaiting_support',
+  awaitingUser: 'awaiting_you',
+  rejected: 'rejected',
+  timedOut: 'timed_out',
+  abandoned: 'abandoned',
+  stoppedByOwner: 'stopped_by_owner',
+  cancelled: 'withdrawn',
+};
+const HANDLES: Record<string, readonly string[]> = {
+  enteringAccount: ['account.submit', 'flow.cancel'],
+  enteringEvidence: ['evidence.submit', 'flow.cancel'],
+  awaitingAgent: ['review.approve', 'review.reject', 'review.askMore', 'owner.stop', 'flow.cancel'],
+  awaitingUser: ['evidence.answer', 'review.approve', 'review.reject', 'owner.stop', 'flow.cancel'],
+  disputeWindow: ['owner.stop', 'review.reject', 'flow.cancel'],
+  'hardening.choosingPassword': ['password.submit', 'owner.stop', 'flow.cancel'],
+  'hardening.reviewingSecurity': ['session.revoke', 'security.done', 'owner.stop', 'flow.cancel'],
+  bindingRequired: ['channel.submit'],
+  awaitingBindingCode: ['code.submit', 'code.resend', 'channel.submit'],
+};
+
+class Model {
+  state = 'enteringAccount';
+  known = false;
+  infoRequests = 0;
+  agentDueAt: number | null = null;
+  userDueAt: number | null;
+  approved: { reset: boolean } | null = null;
+  windowEndsAt: number | null = null;
+  closedAt: number | null = null;
+  purgedAt: number | null = null;
+  /** Evidence or a conversation exists to delete. */
+  hasEvidence = false;
+  applied = false;
+  accountActive = true;
+  epoch = 0;
+  readonly code = new ChallengeModel();
+  bindValue: string | null = null;
+  constructor(public now: number) {
+    this.userDueAt = now + R.userResponseMs;
+  }
+
+  get top(): string {
+    return this.state.split('.')[0] ?? this.state;
+  }
+
+  gate(type: string): Expected | undefined {
+    if (FINAL.has(this.top)) return refused('flow_finished');
+    return (HANDLES[this.state] ?? []).includes(type) ? undefined : refused('event_not_accepted');
+  }
+
+  /** Closing the ticket (any outcome) starts the retention clock, once. */
+  close(): void {
+    this.closedAt ??= this.now;
+    this.agentDueAt = null;
+    if (!this.hasEvidence) this.purgedAt ??= this.now;
+  }
+
+  end(state: string, clearUser = true): void {
+    this.state = state;
+    this.close();
+    if (clearUser) this.userDueAt = null;
+  }
+
+  deadline(): number | null {
+    const caseDeadline = (() => {
+      switch (this.top) {
+        case 'awaitingAgent':
+          return this.agentDueAt;
+        case 'disputeWindow':
+          return this.windowEndsAt;
+        case 'hardening':
+        case 'enteringAccount':
+        case 'enteringEvidence':
+        case 'awaitingUser':
+        case 'bindingRequired':
+        case 'awaitingBindingCode':
+          return this.userDueAt;
+        default:
+          return null;
+      }
+    })();
+    const purgeAt = this.closedAt !== null && this.purgedAt === null ? this.closedAt + R.evidenceRetentionMs : null;
+    const due = [caseDeadline, purgeAt].filter((d): d is number => d !== null);
+    const done = FINAL.has(this.top) && this.purgedAt !== null;
+    return done || due.length === 0 ? null : Math.min(...due);
+  }
+}
+
+interface Real {
+  readonly host: FaultyHost;
+  readonly flowId: string;
+  readonly account: Account;
+}
+
+const agree = async (m: Model, r: Real): Promise<void> => {
+  const read = await r.host.runtime.read(r.flowId);
+  if (E.isLeft(read)) throw new Error(read.left.message);
+  const { view, nextDeadline } = read.right;
+  const binding = m.top === 'bindingRequired' || m.top === 'awaitingBindingCode';
+  const approved = m.approved !== null;
+  expect({
+    state: view.state,
+    done: view.done,
+    ticket: view['ticket'],
+    agentDueAt: view['agentDueAt'],
+    answerBy: view['answerBy'],
+    passwordAllowedAt: view['passwordAllowedAt'],
+    actBy: view['actBy'],
+    evidenceDeletedAt: view['evidenceDeletedAt'],
+    notice: view.notice,
+    result: view.result,
+    nextDeadline,
+    ...(binding ? { codeExpiresAt: view.codeExpiresAt, triesLeft: view['triesLeft'] } : {}),
+  }).toEqual({
+    state: m.state,
+    done: FINAL.has(m.top),
+    ticket: TICKET[m.top] ?? (approved ? 'approved' : null),
+    agentDueAt: m.top === 'awaitingAgent' ? m.agentDueAt : null,
+    answerBy: m.top === 'awaitingUser' ? m.userDueAt : null,
+    passwordAllowedAt: approved && m.windowEndsAt !== null && m.top !== 'stoppedByOwner' ? m.windowEndsAt : null,
+    actBy: ['enteringAccount', 'enteringEvidence', 'hardening', 'bindingRequired', 'awaitingBindingCode'].includes(m.top) ? m.userDueAt : null,
+    evidenceDeletedAt: m.closedAt === null || m.purgedAt !== null ? null : m.closedAt + R.evidenceRetentionMs,
+    notice: m.code.notice,
+    result: RESULT[m.top] ?? null,
+    nextDeadline: m.deadline(),
+    ...(binding ? { codeExpiresAt: m.code.codeExpiresAt(), triesLeft: m.code.triesLeft() } : {}),
+  });
+};
+
+// ---------------------------------------------------------------------------------------------
+// rules
+// ---------------------------------------------------------------------------------------------
+
+const nameAccount = (m: Model, known: boolean): Expected => {
+  const gated = m.gate('account.submit');
+  if (gated !== undefined) return gated;
+  m.known = known && m.accountActive;
+  m.state = 'enteringEvidence';
+  return applied;
+};
+
+const submitEvidence = (m: Model, substantial: boolean): Expected => {
+  const gated = m.gate('evidence.submit');
+  if (gated !== undefined) return gated;
+  if (!substantial) return refused('invalid_input');
+  m.hasEvidence = true;
+  m.agentDueAt = m.now + R.agentActionMs;
+  m.userDueAt = null;
+  m.state = 'awaitingAgent';
+  return applied;
+};
+
+const agent = (m: Model, kind: 'approve' | 'reset' | 'reject' | 'askMore'): Expected => {
+  const type = kind === 'approve' || kind === 'reset' ? 'review.approve' : `review.${kind}`;
+  if (FINAL.has(m.top)) return refused('flow_finished');
+  if (!(HANDLES[m.state] ?? []).includes(type)) return refused('event_not_accepted');
+  if (type === 'review.approve') {
+    if (!m.known) return refused('not_permitted');
+    m.approved = { reset: kind === 'reset' };
+    m.windowEndsAt = m.now + R.disputeWindowMs;
+    m.userDueAt = null;
+    m.state = 'disputeWindow';
+    m.close();
+  } else if (kind === 'reject') {
+    m.windowEndsAt = null;
+    m.end('rejected');
+  } else {
+    if (m.infoRequests >= R.maxInfoRequests) return refused('not_permitted');
+    m.infoRequests += 1;
+    m.agentDueAt = null;
+    m.userDueAt = m.now + R.userResponseMs;
+    m.state = 'awaitingUser';
+  }
+  return applied;
+};
+
+const answer = (m: Model): Expected => {
+  const gated = m.gate('evidence.answer');
+  if (gated !== undefined) return gated;
+  m.agentDueAt = m.now + R.agentActionMs;
+  m.userDueAt = null;
+  m.state = 'awaitingAgent';
+  return applied;
+};
+
+/** Before a new password was submitted, the owner's stop and the person's cancel still win. */
+const beforePassword = (m: Model) => !m.state.startsWith('hardening') || m.state === 'hardening.choosingPassword';
+
+const ownerStop = (m: Model): Expected => {
+  if (FINAL.has(m.top)) return refused('flow_finished');
+  // A deactivated account has no live session to stop anything from.
+  if (!m.accountActive) return refused('session_required');
+  if (!m.known) return refused('not_permitted');
+  if (!(HANDLES[m.state] ?? []).includes('owner.stop') || !beforePassword(m)) return refused('event_not_accepted');
+  m.windowEndsAt = null;
+  m.end('stoppedByOwner');
+  return applied;
+};
+
+const cancel = (m: Model): Expected => {
+  const gated = m.gate('flow.cancel');
+  if (gated !== undefined) return gated;
+  if (!beforePassword(m)) return refused('event_not_accepted');
+  m.end('cancelled');
+  return applied;
+};
+
+const password = (m: Model, value: string): Expected => {
+  const gated = m.gate('password.submit');
+  if (gated !== undefined) return gated;
+  if (value === OLD_PASSWORD) return refused('password_reused');
+  if (m.accountActive && m.epoch === 0) {
+    m.epoch += 1;
+    m.applied = true;
+    m.state = 'hardening.reviewingSecurity';
+  } else m.end('refused', false);
+  return applied;
+};
+
+const sendCode = (m: Model): void => {
+  m.code.issue(m.now);
+  m.code.delivered = m.code.counter;
+  m.userDueAt = m.now + R.userResponseMs;
+};
+
+const bind = (m: Model): Expected => {
+  const gated = m.gate('channel.submit');
+  if (gated !== undefined) return gated;
+  if (m.state === 'bindingRequired') {
+    if (!m.accountActive) {
+      m.end('refused', false);
+      return applied;
+    }
+    m.bindValue = NEW_EMAIL;
+    m.state = 'awaitingBindingCode';
+    sendCode(m);
+  } else if (m.code.resendAllowed(m.now)) sendCode(m);
+  else m.code.notice = m.code.cooldownNotice(m.now);
+  return applied;
+};
+
+const submitCode = (m: Model, right: boolean): Expected => {
+  const gated = m.gate('code.submit');
+  if (gated !== undefined) return gated;
+  const outcome = m.code.outcome(m.now, right && m.accountActive);
+  const outOfTries = m.code.spend(outcome);
+  if (outcome === 'accepted') {
+    m.code.notice = null;
+    m.userDueAt = null;
+    m.state = 'recovered';
+  } else if (outcome === 'wrong' && outOfTries) {
+    m.state = 'locked';
+    m.code.notice = LOCKED;
+  } else m.code.notice = NOTICE_FOR[outcome];
+  return applied;
+};
+
+const tick = (m: Model): void => {
+  const overdue = (d: number | null) => d !== null && m.now >= d;
+  if (!FINAL.has(m.top)) {
+    switch (m.top) {
+      case 'enteringAccount':
+      case 'enteringEvidence':
+      case 'awaitingUser':
+        if (overdue(m.userDueAt)) m.end('abandoned');
+        break;
+      case 'awaitingAgent':
+        if (overdue(m.agentDueAt)) m.end('timedOut');
+        break;
+      case 'disputeWindow':
+        if (overdue(m.windowEndsAt)) {
+          m.userDueAt = m.now + R.userResponseMs;
+          // The queued reset of the second factor runs in the same request; an account that moved on refuses it.
+          m.state = m.approved?.reset === true && !(m.accountActive && m.epoch === 0) ? 'refused' : 'hardening.choosingPassword';
+        }
+        break;
+      case 'hardening':
+        if (m.state === 'hardening.choosingPassword' && overdue(m.userDueAt)) m.end('abandoned');
+        else if (m.applied && overdue(m.userDueAt)) m.state = 'bindingLapsed';
+        break;
+      case 'bindingRequired':
+      case 'awaitingBindingCode':
+        if (overdue(m.userDueAt)) m.state = 'bindingLapsed';
+        break;
+    }
+  }
+  if (m.closedAt !== null && m.purgedAt === null && m.now >= m.closedAt + R.evidenceRetentionMs) m.purgedAt = m.now;
+};
+
+// ---------------------------------------------------------------------------------------------
+// commands
+// ---------------------------------------------------------------------------------------------
+
+type Cmd = fc.AsyncCommand<Model, Real>;
+
+const as = (who: 'person' | 'agent' | 'owner', label: string, apply: (m: Model) => Expected, event: (m: Model, r: Real) => unknown): Cmd =>
+  step(label, async (m, r) => {
+    const session: HostSession | undefined =
+      who === 'agent' ? AGENT : who === 'owner' ? { actor: r.account.id, sessionId: r.host.world.sessions.signIn(r.account.id, r.host.world.directory.peek(r.account.id)?.securityEpoch ?? 0, m.now).id } : undefined;
+    const raw = event(m, r);
+    await expectStep(r.host, r.flowId, apply(m), () => r.host.runtime.send(r.flowId, raw, session));
+    await agree(m, r);
+  });
+
+const commands = (): fc.Arbitrary<Cmd>[] =>
+  weighted<Cmd>([
+    [3, fc.constantFrom(true, false).map((known) => as('person', known ? 'name the account' : 'name an account nobody has', (m) => nameAccount(m, known), () => ({ type: 'account.submit', handle: known ? 'wang_xiaoming' : 'nobody_here' })))],
+    [3, fc.constantFrom(true, false).map((full) => as('person', full ? 'tell support what you remember' : 'send only a contact address', (m) => submitEvidence(m, full), () => (full ? EVIDENCE : { type: 'evidence.submit', contactEmail: 'x@example.net' })))],
+    [6, fc.constant(as('agent', 'support approves', (m) => agent(m, 'approve'), () => ({ type: 'review.approve', resetSecondFactor: false })))],
+    [2, fc.constant(as('agent', 'support approves and resets the second factor', (m) => agent(m, 'reset'), () => ({ type: 'review.approve', resetSecondFactor: true })))],
+    [1, fc.constant(as('agent', 'support rejects', (m) => agent(m, 'reject'), () => ({ type: 'review.reject', reason: 'does not match' })))],
+    [3, fc.constant(as('agent', 'support asks for more', (m) => agent(m, 'askMore'), () => ({ type: 'review.askMore', question: 'Which city?' })))],
+    [3, fc.constant(as('person', 'answer support', answer, () => ({ type: 'evidence.answer', answer: 'Hangzhou' })))],
+    [1, fc.constant(as('owner', 'the owner stops it', ownerStop, () => ({ type: 'owner.stop' })))],
+    [1, fc.constant(as('person', 'withdraw (cancel)', cancel, () => ({ type: 'flow.cancel' })))],
+    [5, fc.constantFrom('a brand new long passphrase', OLD_PASSWORD).map((pw) => as('person', `choose the password "${pw}"`, (m) => password(m, pw), () => ({ type: 'password.submit', password: pw })))],
+    [4, fc.constant(as('person', 'finish the security review', (m) => m.gate('security.done') ?? ((m.state = 'bindingRequired'), applied), () => ({ type: 'security.done' })))],
+    [5, fc.constant(as('person', `bind ${NEW_EMAIL}`, bind, () => ({ type: 'channel.submit', kind: 'email', value: NEW_EMAIL })))],
+    [5, fc.constant(as('person', 'type the code from the e-mail', (m) => submitCode(m, m.code.delivered === m.code.counter), (_m, r) => ({ type: 'code.submit', code: r.host.world.messenger.lastCodeTo(NEW_EMAIL) ?? '000000' })))],
+    [3, fc.constant(as('person', 'type a wrong code', (m) => submitCode(m, false), (_m, r) => ({ type: 'code.submit', code: notTheCode(currentCode(r.host.world, r.flowId)) })))],
+    [
+      2,
+      fc.constantFrom('review.approve', 'password.submit').map((type) =>
+        step<Model, Real>(type === 'review.approve' ? 'someone without the agent role approves' : 'an agent tries to set the password', async (m, r) => {
+          const expected = FINAL.has(m.top) ? refused('flow_finished') : refused('not_permitted');
+          await expectStep(r.host, r.flowId, expected, () =>
+            type === 'review.approve' ? r.host.runtime.send(r.flowId, { type, resetSecondFactor: false }) : r.host.runtime.send(r.flowId, { type, password: 'a brand new long passphrase' }, AGENT),
+          );
+          await agree(m, r);
+        }),
+      ),
+    ],
+    [
+      8,
+      clockMoves([HOUR, R.disputeWindowMs, R.agentActionMs, R.userResponseMs, R.evidenceRetentionMs]).map((ms) =>
+        step<Model, Real>(`wait ${human(ms)}`, async (m, r) => {
+          r.host.world.clock.advanceBy(ms);
+          m.now += ms;
+          await agree(m, r);
+        }),
+      ),
+    ],
+    [
+      6,
+      fc.constant(
+        step<Model, Real>('the host wakes the flow (clock.tick)', async (m, r) => {
+          tick(m);
+          expect(E.isRight(await r.host.runtime.tick(r.flowId))).toBe(true);
+          await agree(m, r);
+        }),
+      ),
+    ],
+    [1, fc.constant(step<Model, Real>('the account is deactivated', async (m, r) => ((m.accountActive = false), r.host.world.directory.deactivate(r.account.id), agree(m, r)), (m) => m.accountActive))],
+    [1, fc.constant(step<Model, Real>("the owner's password is changed elsewhere", async (m, r) => ((m.epoch += 1), r.host.world.directory.bumpEpoch(r.account.id), agree(m, r)), (m) => m.epoch === 0 && !m.applied))],
+    [1, fc.constantFrom(...MALFORMED).map(([label, raw]) => as('person', label, () => refused('invalid_input'), () => raw))],
+    [1, fc.constant(step<Model, Real>('the host restarts', async (m, r) => (r.host.restart(), agree(m, r))))],
+  ]);
+
+const setup = async (definition?: (ports: FlowPorts) => FlowDefinition) => {
+  const host = faultyHost(definition === undefined ? {} : { definitions: (w) => [definition(w)] });
+  const account = await seedAccount(host.world, { email: EMAIL });
+  const started = await host.runtime.start('manualReview', {});
+  if (E.isLeft(started)) throw new Error(started.left.message);
+  return { model: new Model(host.world.clock.now()), real: { host, flowId: started.right.flowId, account } };
+};
+
+/** Most stories begin with a ticket open about a real account, many past its approval and dispute window. */
+const followsTheModel = (definition?: (ports: FlowPorts) => FlowDefinition) =>
+  fc.asyncProperty(fc.constantFrom(0, 2, 3, 4, 4), fc.commands(commands(), { maxCommands: 35, size: 'max' }), async (prologue, cmds) => {
+    const { model, real } = await setup(definition);
+    if (prologue >= 2) {
+      await as('person', 'name the account', (m) => nameAccount(m, true), () => ({ type: 'account.submit', handle: 'wang_xiaoming' })).run(model, real);
+      await as('person', 'tell support what you remember', (m) => submitEvidence(m, true), () => EVIDENCE).run(model, real);
+    }
+    if (prologue >= 3) await as('agent', 'support approves', (m) => agent(m, 'approve'), () => ({ type: 'review.approve', resetSecondFactor: false })).run(model, real);
+    if (prologue >= 4) {
+      real.host.world.clock.advanceBy(R.disputeWindowMs);
+      model.now += R.disputeWindowMs;
+      tick(model);
+      await real.host.runtime.tick(real.flowId);
+      await agree(model, real);
+    }
+    await fc.asyncModelRun(() => ({ model, real }), cmds);
+  });
+
+describe('manual review model', () => {
+  it('should behave as the reference model after every command', async () => {
+    await fc.assert(followsTheModel());
+  });
+
+  it('should catch a dispute window that opens the password a millisecond early (the model has teeth)', async () => {
+    const early = (ports: FlowPorts): FlowDefinition => {
+      const real = manualReviewFlow(ports);
+      const machine = real.machine.provide({
+        guards: {
+          windowPassed: ({ context, event }) => context.windowEndsAt !== null && (event as { at: number }).at >= context.windowEndsAt - 1,
+          windowPassedWithReset: () => false,
+        },
+      });
+      return { ...real, machine } as FlowDefinition;
+    };
+    const result = await fc.check(followsTheModel(early), { numRuns: 300 });
+    expect(result.failed).toBe(true);
+    expect(String(result.counterexample)).toMatch(/support approves/);
+  });
+});
+
+

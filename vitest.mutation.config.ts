@@ -1,0 +1,25 @@
+/**
+ * The test run StrykerJS repeats for every mutant: the default suite without the tests that are
+ * slow and aimed elsewhere (whole simulations, browser and diagram rendering, benchmarks, the
+ * README), and without the path search, which explores at import time. Model, property, hostile
+ * and unit tests stay: they are what kills mutants in the domain, the runtime and the machines.
+ */
+import { configDefaults, defineConfig, mergeConfig } from 'vitest/config';
+import base from './vitest.config.ts';
+
+export default mergeConfig(
+  base,
+  defineConfig({
+    test: {
+      exclude: [
+        ...configDefaults.exclude,
+        'test/simulation*.test.ts',
+        'test/live.test.ts',
+        'test/diagrams.test.ts',
+        'test/bench.test.ts',
+        'test/readme.test.ts',
+        'test/paths.test.ts',
+      ],
+    },
+  }),
+);
