@@ -13,8 +13,12 @@ export default defineConfig({
       include: ['src/**/*.ts', 'machines/**/*.ts'],
       // The public index only re-exports; ports are interfaces (no code to run).
       exclude: ['src/index.ts', 'src/ports/**'],
-      reporter: ['text-summary', 'text', 'json-summary'],
+      reporter: ['text-summary', 'json-summary'],
       reportsDirectory: 'coverage',
+      // What the whole suite reaches (measured: branches 95.2–95.5%, lines 98.5%, statements 98.1%,
+      // functions 91.5%); a run with --coverage fails below. The uncovered branches left are mostly
+      // defensive narrowing inside machine actions that no event can reach.
+      thresholds: { branches: 95, lines: 98, statements: 97, functions: 90 },
     },
   },
 });

@@ -79,6 +79,19 @@ const eventTypes = (machine: AnyStateMachine): string[] => {
   return [...types];
 };
 
+/** The actions written inline on transitions, entries and exits (not by name): the shared hardening's, for one. */
+const inlineActions = (machine: AnyStateMachine): unknown[] => {
+  const found: unknown[] = [];
+  const visit = (node: { transitions: ReadonlyMap<string, readonly { actions?: readonly unknown[] }[]>; always?: readonly { actions?: readonly unknown[] }[]; entry?: readonly unknown[]; exit?: readonly unknown[]; states: Record<string, unknown> }) => {
+    for (const branches of node.transitions.values()) for (const t of branches) found.push(...(t.actions ?? []));
+    for (const t of node.always ?? []) found.push(...(t.actions ?? []));
+    found.push(...(node.entry ?? []), ...(node.exit ?? []));
+    for (const child of Object.values(node.states)) visit(child as never);
+  };
+  visit(machine.root as never);
+  return found.filter((a) => typeof a !== 'string');
+};
+
 const enqueue = Object.assign(() => {}, { assign: () => {}, cancel: () => {}, raise: () => {}, sendTo: () => {}, sendParent: () => {}, spawnChild: () => {}, stopChild: () => {}, emit: () => {} });
 
 describe('totality of actions and guards', () => {
@@ -110,8 +123,13 @@ describe('totality of actions and guards', () => {
             expect(typeof answer, `${definition.name}: guard ${name} on ${type}`).toBe('boolean');
             calls++;
           }
-          for (const [name, action] of Object.entries(actions)) {
+          const inline = inlineActions(definition.machine as AnyStateMachine).map((a, i) => [`inline #${i}`, a] as const);
+          for (const [name, action] of [...Object.entries(actions), ...inline] as [string, Named & { params?: unknown }][]) {
             const args = { context, event, enqueue, check: () => false, self: undefined, system: undefined };
+            if (typeof action.params === 'function') {
+              expect(() => (action.params as (a: unknown) => unknown)(args), `${definition.name}: params of ${name} on ${type}`).not.toThrow();
+              calls++;
+            }
             if (typeof action.assignment === 'function') {
               let patch: unknown;
               expect(() => (patch = (action.assignment as (a: unknown) => unknown)(args)), `${definition.name}: action ${name} on ${type}`).not.toThrow();
