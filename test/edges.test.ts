@@ -14,7 +14,8 @@ import { WallClockScheduler } from '../src/adapters/wallClockScheduler.ts';
 import type { AccountId } from '../src/domain/account.ts';
 import { decodeWith, eventCodec } from '../src/domain/decode.ts';
 import type { Handle } from '../src/domain/handle.ts';
-import { totpStep } from '../src/domain/hotp.ts';
+import { hotp, totpStep } from '../src/domain/hotp.ts';
+import { decide, EMPTY_BUDGET } from '../src/domain/budget.ts';
 import { maskPhone, type Phone, phoneNationalDigits } from '../src/domain/phone.ts';
 import { boundedList, boundedString } from '../src/domain/reviewTicket.ts';
 import { base64url, CodeState } from '../src/domain/verificationCode.ts';
@@ -259,6 +260,20 @@ describe('domain helpers at their corners', () => {
     expect(CodeState.is({ ...good, counter: 1.5 })).toBe(false);
     expect(CodeState.is({ ...good, expiresAt: Number.POSITIVE_INFINITY })).toBe(false);
     expect(E.isLeft(CodeState.decode({ ...good, issuedAt: Number.NaN }))).toBe(true);
+  });
+
+  it('should accept the largest HOTP counter RFC 4226 allows and refuse one past it', () => {
+    const key = new Uint8Array(20).fill(7);
+    expect(hotp(key, (1n << 64n) - 1n)).toMatch(/^\d{6}$/);
+    expect(() => hotp(key, 1n << 64n)).toThrow(RangeError);
+  });
+
+  it('should let an event leave a shorter window at its exact end while a longer window still holds it', () => {
+    const rule = { windows: [{ limit: 1, windowMs: 1_000 }, { limit: 5, windowMs: 10_000 }], cooldownMs: 0 };
+    const first = decide(EMPTY_BUDGET, rule, 0);
+    if (!first.allowed) throw new Error('first event refused');
+    expect(decide(first.next, rule, 999)).toMatchObject({ allowed: false, retryAfterMs: 1 });
+    expect(decide(first.next, rule, 1_000).allowed).toBe(true);
   });
 
   it('should refuse a TOTP period that is not a positive whole number of seconds', () => {
