@@ -13,6 +13,7 @@ import { FlowEnvelope, type OutboxEntry, REPLY_MEMORY, SCHEMA_VERSION } from './
 import { runEffect } from './executor.ts';
 import { type FlowDefinition, type FlowView, type MachineEvent, TICK, type TrustedFacts } from './flowDefinition.ts';
 import type { FlowPorts } from './ports.ts';
+import type { FlowIndex } from '../ports/flowStore.ts';
 import { pureTransition, type Step, step, type TakenTransition } from './transition.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
@@ -180,6 +181,12 @@ export const createRuntime = (ports: FlowPorts, definitions: readonly FlowDefini
     return reply;
   };
 
+  const indexOf = (definition: FlowDefinition, envelope: FlowEnvelope, snapshot: AnyMachineSnapshot): FlowIndex => ({
+    nextDeadline: snapshot.status === 'active' ? definition.nextDeadline(snapshot as never) : null,
+    pendingEffects: envelope.outbox.length,
+    finished: snapshot.status !== 'active',
+  });
+
   /** A reply as it may rest in the store: without the view fields that show a secret. */
   const storable = (definition: FlowDefinition, reply: StepReply): StepReply => {
     const hidden = definition.secretViewFields ?? [];
@@ -259,7 +266,7 @@ export const createRuntime = (ports: FlowPorts, definitions: readonly FlowDefini
     let saved: boolean;
     const t0 = mark();
     try {
-      saved = await ports.store.replace(withReply, envelope.version);
+      saved = await ports.store.replace(withReply, envelope.version, indexOf(definition, withReply, next));
     } catch {
       return E.left(flowError('port_failure', 'The flow store could not be written.'));
     } finally {
@@ -381,7 +388,7 @@ export const createRuntime = (ports: FlowPorts, definitions: readonly FlowDefini
     if (E.isLeft(loaded)) return drained;
     const { envelope } = loaded.right;
     const replies = envelope.replies.map((r) => (r.requestId === requestId ? { requestId, reply: storable(loaded.right.definition, drained.right) } : r));
-    await ports.store.replace({ ...envelope, version: envelope.version + 1, replies }, envelope.version);
+    await ports.store.replace({ ...envelope, version: envelope.version + 1, replies }, envelope.version, indexOf(loaded.right.definition, envelope, loaded.right.snapshot));
     return E.right({ ...drained.right, version: envelope.version + 1 });
   };
 
@@ -431,7 +438,7 @@ export const createRuntime = (ports: FlowPorts, definitions: readonly FlowDefini
       lap('observe', t0);
     }
     t0 = mark();
-    const inserted = await ports.store.insert(envelope);
+    const inserted = await ports.store.insert(envelope, indexOf(definition, envelope, snapshot));
     lap('store.save', t0);
     if (!inserted) return E.left(flowError('flow_exists', 'A flow with this id already exists.'));
     return settle({ envelope, definition, snapshot }, requestId);
