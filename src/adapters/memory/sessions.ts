@@ -49,6 +49,8 @@ export class MemorySessions implements Sessions {
   }
 
   async recentLogins(accountId: AccountId, limit: number): Promise<readonly LoginRecord[]> {
+    if (limit <= 0) return [];
+    // `slice(-0)` would be the whole list: a limit of zero asks for none.
     return (this.#logins.get(accountId) ?? [])
       .slice(-limit)
       .reverse()

@@ -1,0 +1,59 @@
+/**
+ * Budgets shared by every instance over one database. The rule itself is the domain's `decide`;
+ * this file only makes read-decide-write atomic across processes: the budget's row is locked
+ * (`FOR UPDATE`) for the length of the transaction, so of two instances racing for the last
+ * unit the second reads the first one's spend and is refused.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { type BudgetDecision, BudgetState, decide, EMPTY_BUDGET } from '../../domain/budget.ts';
+import type { RateRule } from '../../domain/policy.ts';
+import type { Instant } from '../../domain/time.ts';
+import type { Budgets } from '../../ports/budgets.ts';
+import type { SqlClient, SqlQueryable } from './client.ts';
+import { once } from './idempotency.ts';
+
+export class SqlBudgets implements Budgets {
+  readonly #client: SqlClient;
+
+  constructor(client: SqlClient) {
+    this.#client = client;
+  }
+
+  consume(key: string, rule: RateRule, now: Instant, idempotencyKey?: string): Promise<BudgetDecision> {
+    return this.#client.transaction((tx) => (idempotencyKey === undefined ? spend(tx, key, rule, now) : once(tx, 'budgets', idempotencyKey, () => spend(tx, key, rule, now))));
+  }
+
+  async peek(key: string, rule: RateRule, now: Instant): Promise<BudgetDecision> {
+    const [row] = await this.#client.query<{ events: string }>('SELECT events FROM af_budgets WHERE key = $1', [key]);
+    return decide(row === undefined ? EMPTY_BUDGET : parseState(key, row.events), rule, now);
+  }
+
+  /** Every instant at which a unit of `key` was spent and is still remembered (invariant checks). */
+  async spent(key: string): Promise<readonly number[]> {
+    const [row] = await this.#client.query<{ events: string }>('SELECT events FROM af_budgets WHERE key = $1', [key]);
+    return row === undefined ? [] : parseState(key, row.events).events;
+  }
+}
+
+const spend = async (tx: SqlQueryable, key: string, rule: RateRule, now: Instant): Promise<BudgetDecision> => {
+  // The row must exist before it can be locked; of two first spenders, the second waits on the
+  // first one's insert and then locks the row it committed.
+  await tx.query(`INSERT INTO af_budgets (key, events) VALUES ($1, '{"events":[]}') ON CONFLICT DO NOTHING`, [key]);
+  const [row] = await tx.query<{ events: string }>('SELECT events FROM af_budgets WHERE key = $1 FOR UPDATE', [key]);
+  const decision = decide(row === undefined ? EMPTY_BUDGET : parseState(key, row.events), rule, now);
+  if (decision.allowed) await tx.query('UPDATE af_budgets SET events = $2 WHERE key = $1', [key, JSON.stringify(decision.next)]);
+  return decision;
+};
+
+const parseState = (key: string, text: string): BudgetState => {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const decoded = BudgetState.decode(json);
+  // Refusing loudly is right here: a budget we cannot read must not be treated as empty.
+  if (E.isLeft(decoded)) throw new Error(`budget ${key.slice(0, 64)} holds an unreadable log`);
+  return decoded.right;
+};
