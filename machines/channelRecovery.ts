@@ -63,7 +63,7 @@ export interface ChannelRecoveryInput {
 }
 
 /** Facts about the subject the runtime looks up when a code or link is presented. */
-interface SubjectFacts {
+export interface SubjectFacts {
   readonly currentEpoch: number | null;
   readonly accountActive: boolean;
   readonly secondFactorEnrolled: boolean;

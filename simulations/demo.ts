@@ -3,11 +3,12 @@
  * step by step with virtual times. No server, no network, no real clock.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import { commonPasswordBlocklist } from '../src/adapters/commonPasswords.ts';
 import { createMemoryWorld } from '../src/adapters/memory/index.ts';
 import { registrationFlow } from '../src/flows/registration.ts';
 import { createRuntime, type StepResult } from '../src/runtime/runtime.ts';
 
-const world = createMemoryWorld({ seed: 7 });
+const world = createMemoryWorld({ seed: 7, passwordBlocklist: commonPasswordBlocklist() });
 const runtime = createRuntime(world, [registrationFlow(world)]);
 const t0 = world.clock.now();
 const PHONE = '+86 138 0013 8000';

@@ -4,6 +4,7 @@
  * uses; nothing here reaches into a machine except through the runtime's observer.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import { commonPasswordBlocklist } from '../src/adapters/commonPasswords.ts';
 import { createMemoryWorld, type MemoryWorld } from '../src/adapters/memory/index.ts';
 import type { PolicyOverrides } from '../src/domain/policy.ts';
 import { bindingFlow } from '../src/flows/binding.ts';
@@ -84,6 +85,7 @@ export class Sim {
       seed: rng.fork('ports').seed,
       messenger: this.messenger,
       store: this.store,
+      passwordBlocklist: commonPasswordBlocklist(),
       ...(options.policy === undefined ? {} : { policy: options.policy }),
     });
     this.world = options.ports === undefined ? world : { ...world, ...options.ports(world) };

@@ -77,5 +77,6 @@ export * from './graph/machineGraph.ts';
 export { VirtualClock, systemClock } from './adapters/clocks.ts';
 export { cryptoRandom, seededRandom } from './adapters/random.ts';
 export { hmacCodeSecrets } from './adapters/codeSecrets.ts';
+export { isTrivialPattern, trivialPatternBlocklist } from './adapters/trivialPasswords.ts';
 export { scryptHasher, testOnlyHasher } from './adapters/hashers.ts';
 export { WallClockScheduler } from './adapters/wallClockScheduler.ts';

@@ -35,8 +35,9 @@ describe('README', () => {
     mkdirSync('test/.generated', { recursive: true });
     const file = join('test', '.generated', 'readme-example.ts');
     writeFileSync(file, code);
-    // A child process, so the import of 'account-flows' resolves through package.json "exports" as a user's would.
-    const output = execFileSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8', timeout: 60_000 });
+    // A child process, so the import of 'account-flows' resolves through package.json "exports" as a user's would;
+    // the source condition picks the .ts entries over dist/ (test/anyRuntime/pack.test.ts runs the built package).
+    const output = execFileSync(process.execPath, ['--conditions=account-flows-source', '--import', 'tsx', file], { encoding: 'utf8', timeout: 60_000 });
     expect(output.trim()).toBe('registered');
   });
 });

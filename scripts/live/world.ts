@@ -11,6 +11,7 @@ import type { Email } from '../../src/domain/email.ts';
 import type { Handle } from '../../src/domain/handle.ts';
 import { totpAt } from '../../src/domain/hotp.ts';
 import type { Phone } from '../../src/domain/phone.ts';
+import { commonPasswordBlocklist } from '../../src/adapters/commonPasswords.ts';
 import { createMemoryWorld, type MemoryWorld } from '../../src/adapters/memory/index.ts';
 import type { FlowDefinition } from '../../src/runtime/flowDefinition.ts';
 import type { HostSession } from '../../src/runtime/runtime.ts';
@@ -41,7 +42,7 @@ export interface LiveWorld {
 }
 
 export const createLiveWorld = async (seed = 1): Promise<LiveWorld> => {
-  const world = createMemoryWorld({ seed });
+  const world = createMemoryWorld({ seed, passwordBlocklist: commonPasswordBlocklist() });
   const now = world.clock.now();
   const create = async (phone: string, handle: string, email?: string): Promise<AccountId> => {
     const created = world.directory.createNow({

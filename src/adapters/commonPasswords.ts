@@ -16,9 +16,9 @@
  */
 import { dictionary } from '@zxcvbn-ts/language-common';
 import type { PasswordBlocklist } from '../ports/passwordBlocklist.ts';
+import { isTrivialPattern, normalisedWords } from './trivialPasswords.ts';
 
-/** Longest repeated unit refused: `abab…`, `abcabc…`, `12341234`. */
-const MAX_REPEAT_PERIOD = 4;
+export { isTrivialPattern } from './trivialPasswords.ts';
 
 let common: ReadonlySet<string> | undefined;
 
@@ -37,26 +37,8 @@ const commonSet = (): ReadonlySet<string> => (common ??= new Set(dictionary['pas
  */
 export const commonPasswordBlocklist = (extra: Iterable<string> = []): PasswordBlocklist => {
   const words = commonSet();
-  const extras = new Set<string>();
-  for (const word of extra) extras.add(word.normalize('NFKC').toLowerCase());
+  const extras = normalisedWords(extra);
   return {
     has: (candidate) => words.has(candidate) || extras.has(candidate) || isTrivialPattern(candidate),
   };
 };
-
-/** One short unit repeated (`aaaaaaaa`, `12121212`) or a run up or down by one (`abcdefgh`, `87654321`). */
-export const isTrivialPattern = (s: string): boolean => {
-  const points = Array.from(s, (c) => c.codePointAt(0) ?? 0);
-  if (points.length < 3) return false;
-  return isPeriodic(points) || isRun(points, 1) || isRun(points, -1);
-};
-
-const isPeriodic = (points: readonly number[]): boolean => {
-  for (let period = 1; period <= MAX_REPEAT_PERIOD && period * 2 <= points.length; period += 1) {
-    if (points.every((p, i) => i < period || p === points[i - period])) return true;
-  }
-  return false;
-};
-
-const isRun = (points: readonly number[], step: 1 | -1): boolean =>
-  points.every((p, i) => i === 0 || p - (points[i - 1] ?? 0) === step);

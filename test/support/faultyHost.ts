@@ -4,6 +4,7 @@
  * path tests need both to reach the delivery branches and the "effect ran after the flow moved
  * on" branches, which no well-behaved world ever shows.
  */
+import { commonPasswordBlocklist } from '../../src/adapters/commonPasswords.ts';
 import { createMemoryWorld, type MemoryWorld, type MemoryWorldOptions } from '../../src/adapters/memory/index.ts';
 import { MemoryFlowStore } from '../../src/adapters/memory/flowStore.ts';
 import { MemoryMessenger } from '../../src/adapters/memory/messenger.ts';
@@ -81,7 +82,7 @@ export const faultyHost = (options: FaultyHostOptions = {}): FaultyHost => {
     faults.dropNextCode = false;
     return { ok: false, reason: 'unreachable', retryable: true };
   });
-  const world = createMemoryWorld({ ...options, messenger, store: new CrashingStore(faults) });
+  const world = createMemoryWorld({ passwordBlocklist: commonPasswordBlocklist(), ...options, messenger, store: new CrashingStore(faults) });
   const definitions = options.definitions ?? allFlows;
   const host: FaultyHost = {
     world,

@@ -1,5 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { expect } from 'vitest';
+import { commonPasswordBlocklist } from '../../src/adapters/commonPasswords.ts';
 import { createMemoryWorld, type MemoryWorld, type MemoryWorldOptions } from '../../src/adapters/memory/index.ts';
 import { bindingFlow } from '../../src/flows/binding.ts';
 import { manualReviewFlow } from '../../src/flows/manualReview.ts';
@@ -17,7 +18,7 @@ export interface TestHost {
 }
 
 export const testHost = (options: MemoryWorldOptions = {}): TestHost => {
-  const world = createMemoryWorld(options);
+  const world = createMemoryWorld({ passwordBlocklist: commonPasswordBlocklist(), ...options });
   return { world, runtime: createRuntime(world, [registrationFlow(world), realNameFlow(world), smsRecoveryFlow(world), emailRecoveryFlow(world), totpEnrollmentFlow(world), bindingFlow(world), manualReviewFlow(world), friendAssistFlow(world)]) };
 };
 

@@ -5,12 +5,13 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { type Policy, type PolicyOverrides, makePolicy } from '../../domain/policy.ts';
 import type { Locale } from '../../domain/messages.ts';
+import type { PasswordBlocklist } from '../../ports/passwordBlocklist.ts';
 import type { FlowPorts } from '../../runtime/ports.ts';
 import { VirtualClock } from '../clocks.ts';
 import { hmacCodeSecrets } from '../codeSecrets.ts';
-import { commonPasswordBlocklist } from '../commonPasswords.ts';
 import { testOnlyHasher } from '../hashers.ts';
 import { seededRandom } from '../random.ts';
+import { trivialPatternBlocklist } from '../trivialPasswords.ts';
 import { MemoryAudit } from './audit.ts';
 import { MemoryBlockedNumbers } from './blockedNumbers.ts';
 import { MemoryBudgets } from './budgets.ts';
@@ -47,6 +48,12 @@ export interface MemoryWorldOptions {
   readonly messenger?: MemoryMessenger;
   readonly blocked?: Iterable<string>;
   readonly store?: MemoryFlowStore;
+  /**
+   * Refuses only trivial shapes (`12341234`, `abcdefgh`) unless given: the ~49,000-word list is
+   * opt-in (`commonPasswordBlocklist()` from `account-flows/common-passwords`) so that the
+   * embedded defaults stay small enough for a browser.
+   */
+  readonly passwordBlocklist?: PasswordBlocklist;
 }
 
 /**
@@ -74,7 +81,7 @@ export const createMemoryWorld = (options: MemoryWorldOptions = {}): MemoryWorld
     store: options.store ?? new MemoryFlowStore(),
     audit: new MemoryAudit(),
     blockedNumbers: new MemoryBlockedNumbers(options.blocked),
-    passwordBlocklist: commonPasswordBlocklist(),
+    passwordBlocklist: options.passwordBlocklist ?? trivialPatternBlocklist(),
     realNameProvider: new MemoryRealNameProvider(),
     inApp: new MemoryInAppNotifier(),
     supportQueue: new MemorySupportQueue(),
