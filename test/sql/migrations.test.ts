@@ -44,7 +44,7 @@ describe('migrations on PGlite', () => {
 
   it('should bring an empty database to the latest schema, then find nothing to do', async () => {
     expect(right(await migrate(client))).toEqual({ from: 0, to: LATEST_SCHEMA_VERSION, applied: ALL_VERSIONS });
-    expect(await tables(client)).toEqual(['af_accounts', 'af_budgets', 'af_flows', 'af_friendships', 'af_idempotency', 'af_schema_migrations', 'af_sessions']);
+    expect(await tables(client)).toEqual(['af_accounts', 'af_budgets', 'af_flows', 'af_friendships', 'af_host_keys', 'af_idempotency', 'af_schema_migrations', 'af_sent_log', 'af_sessions']);
     expect(right(await migrate(client))).toEqual({ from: LATEST_SCHEMA_VERSION, to: LATEST_SCHEMA_VERSION, applied: [] });
     expect(await recorded(client)).toEqual(ALL_VERSIONS);
   });

@@ -81,3 +81,5 @@ export const FLOW_RETENTION = {
 /** Deletes the flows `FLOW_RETENTION` says are done with; returns how many. */
 export const sweepFlows = (store: FlowQueries, policy: Policy, now: Instant): Promise<number> =>
   store.sweep(now - FLOW_RETENTION.finishedKeptMs, now - (policy.flowMaxLifetimeMs + FLOW_RETENTION.abandonedGraceMs));
+export { hostKey } from './hostKeys.ts';
+export { type SqlSentLog, sqlSentLog } from './sentLog.ts';

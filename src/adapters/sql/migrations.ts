@@ -85,6 +85,17 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX af_sessions_by_account ON af_sessions (account_id, seq)',
     ],
   },
+  {
+    version: 2,
+    name: 'host keys, sent log',
+    statements: [
+      // Keys every instance must share (code derivation, session tokens) when the host gives none.
+      'CREATE TABLE af_host_keys (name text PRIMARY KEY, key text NOT NULL)',
+      // Which outbox keys a provider accepted, so a host that died before hearing back does not send twice.
+      'CREATE TABLE af_sent_log (idempotency_key text PRIMARY KEY, provider_id text NOT NULL, recorded_at bigint NOT NULL)',
+      'CREATE INDEX af_sent_log_recorded ON af_sent_log (recorded_at)',
+    ],
+  },
 ];
 
 /** The newest schema this code knows. */
