@@ -4,14 +4,14 @@
  */
 import type { Account } from '../domain/account.ts';
 import type { Effect, MessageTemplate } from '../domain/effects.ts';
-import type { Email } from '../domain/email.ts';
+import { type Email, maskEmail } from '../domain/email.ts';
 import type { AccountId } from '../domain/account.ts';
 import type { Handle } from '../domain/handle.ts';
-import type { Phone } from '../domain/phone.ts';
+import { maskPhone, type Phone } from '../domain/phone.ts';
 import { friendBudgetRule } from '../domain/friendAssist.ts';
 import { renderInAppNotice, renderMessage } from '../domain/messages.ts';
 import type { Instant } from '../domain/time.ts';
-import type { OutboundMessage } from '../ports/messenger.ts';
+import type { DeliveryResult, OutboundMessage } from '../ports/messenger.ts';
 import type { OutboxEntry } from './envelope.ts';
 import type { FlowPorts } from './ports.ts';
 
@@ -21,13 +21,41 @@ export type Feedback = { readonly type: string; readonly [key: string]: unknown 
 const resetLink = (ports: FlowPorts, flowId: string, token: string): string =>
   `${ports.resetLinkBase}?flow=${encodeURIComponent(flowId)}&token=${encodeURIComponent(token)}`;
 
+interface NoticeContext {
+  readonly flowId: string;
+  readonly at: Instant;
+  readonly template: MessageTemplate;
+  readonly accountId?: AccountId;
+}
+
+/**
+ * Sends a security notice. One that does not go out leaves an audit entry: the owner was not
+ * told, and nothing else would show it (the flow goes on either way). The address is masked.
+ */
+const sendNotice = async (ports: FlowPorts, message: OutboundMessage, key: string, notice: NoticeContext): Promise<DeliveryResult> => {
+  const result = await ports.messenger.send(message, key);
+  if (result.ok) return result;
+  const to = message.channel === 'sms' ? maskPhone(message.to) : maskEmail(message.to);
+  await ports.audit.record(
+    {
+      at: notice.at,
+      flowId: notice.flowId,
+      kind: 'notice.failed',
+      ...(notice.accountId === undefined ? {} : { accountId: notice.accountId }),
+      detail: { template: notice.template, channel: message.channel, to, reason: result.reason, retryable: result.retryable },
+    },
+    `${key}:failed`,
+  );
+  return result;
+};
+
 /** Sends a template to every channel bound to the account, each under its own key. */
-const notifyAccount = async (ports: FlowPorts, accountId: AccountId, template: MessageTemplate, key: string): Promise<number> => {
+const notifyAccount = async (ports: FlowPorts, accountId: AccountId, template: MessageTemplate, key: string, flowId: string, at: Instant): Promise<number> => {
   const account = await ports.directory.get(accountId);
   if (account === undefined) return 0;
   let told = 0;
   for (const message of messagesFor(ports, account, template)) {
-    const result = await ports.messenger.send(message, `${key}:${message.channel}`);
+    const result = await sendNotice(ports, message, `${key}:${message.channel}`, { flowId, at, template, accountId });
     if (result.ok) told++;
   }
   return told;
@@ -91,7 +119,7 @@ export const runEffect = async (entry: OutboxEntry, flowId: string, ports: FlowP
       return result.accepted ? undefined : { type: 'provider.unavailable' };
     }
     case 'notifyChannels': {
-      await notifyAccount(ports, effect.params.accountId as AccountId, effect.params.template, entry.key);
+      await notifyAccount(ports, effect.params.accountId as AccountId, effect.params.template, entry.key, flowId, at);
       return undefined;
     }
     case 'completeRecovery': {
@@ -106,7 +134,7 @@ export const runEffect = async (entry: OutboxEntry, flowId: string, ports: FlowP
       });
       if (!reset.ok) return { type: 'recovery.refused', reason: reset.reason };
       const revokedSessions = await ports.sessions.revokeAllExcept(id, null, at, `${entry.key}:sessions`);
-      const channelsTold = await notifyAccount(ports, id, 'recovery.completed', `${entry.key}:notify`);
+      const channelsTold = await notifyAccount(ports, id, 'recovery.completed', `${entry.key}:notify`, flowId, at);
       const logins = await ports.sessions.recentLogins(id, 5);
       const factors = await ports.secondFactors.status(id);
       await ports.audit.record({ at, flowId, kind: 'recovery.completed', accountId: id, detail: { path: p.path, revokedSessions, channelsTold } }, `${entry.key}:audit`);
@@ -154,7 +182,7 @@ export const runEffect = async (entry: OutboxEntry, flowId: string, ports: FlowP
         p.channel === 'sms'
           ? { channel: 'sms', to: p.to as Phone, text: rendered.text, locale: ports.locale }
           : { channel: 'email', to: p.to as Email, subject: rendered.subject, text: rendered.text, locale: ports.locale };
-      await ports.messenger.send(message, entry.key);
+      await sendNotice(ports, message, entry.key, { flowId, at, template: p.template });
       return undefined;
     }
     case 'consumeBudget': {
@@ -203,7 +231,7 @@ export const runEffect = async (entry: OutboxEntry, flowId: string, ports: FlowP
         return { type: 'secondFactor.resetRefused', reason: account === undefined ? 'not_found' : account.status !== 'active' ? 'deactivated' : 'stale_epoch' };
       }
       await ports.secondFactors.reset(id, `${entry.key}:reset`);
-      const channelsTold = await notifyAccount(ports, id, 'review.secondFactorReset', `${entry.key}:notify`);
+      const channelsTold = await notifyAccount(ports, id, 'review.secondFactorReset', `${entry.key}:notify`, flowId, at);
       await ports.audit.record({ at, flowId, kind: 'review.secondFactorReset', accountId: id, detail: { channelsTold } }, `${entry.key}:audit`);
       return { type: 'secondFactor.reset' };
     }

@@ -31,7 +31,8 @@ export interface LoopbackSmtp {
 
 const smtpError = (answer: { code: number; text: string }): Error => Object.assign(new Error(answer.text), { responseCode: answer.code });
 
-export const startLoopbackSmtp = async (): Promise<LoopbackSmtp> => {
+/** On `port` when given (a server coming back where it was), else on a random free one. */
+export const startLoopbackSmtp = async (port = 0): Promise<LoopbackSmtp> => {
   const state: Omit<LoopbackSmtp, 'port' | 'close'> = { received: [], answer: undefined, rcptAnswer: undefined, holdData: false, onAccepted: undefined };
   const server = new SMTPServer({
     authOptional: true,
@@ -57,11 +58,11 @@ export const startLoopbackSmtp = async (): Promise<LoopbackSmtp> => {
       });
     },
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(port, '127.0.0.1');
   await once(server.server, 'listening');
-  const { port } = server.server.address() as AddressInfo;
+  const bound = (server.server.address() as AddressInfo).port;
   return Object.assign(state, {
-    port,
+    port: bound,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   });
 };
