@@ -27,6 +27,16 @@ const refused = (d: BudgetDecision): Extract<BudgetDecision, { allowed: false }>
 // ---------------------------------------------------------------------------------------------
 
 describe('decide with the default send rule (5/h, 10/day, 60 s cooldown)', () => {
+  it('should not make a rule without a cooldown wait on an event another instance stamped a few ms ahead', () => {
+    // Two hosts share one budget; the other host's clock runs 2 ms ahead of this one's.
+    const rule = { windows: [{ limit: 10, windowMs: 60_000 }], cooldownMs: 0 };
+    const ahead = decide(EMPTY_BUDGET, rule, 1_002);
+    if (!ahead.allowed) throw new Error('first event refused');
+    expect(decide(ahead.next, rule, 1_000).allowed).toBe(true);
+    // With a cooldown the skew is part of the wait, as it must be.
+    expect(decide(ahead.next, { ...rule, cooldownMs: 10 }, 1_000)).toMatchObject({ allowed: false, retryAfterMs: 12 });
+  });
+
   it('should be the documented rule', () => {
     expect(SENDS).toEqual({
       windows: [
@@ -438,5 +448,16 @@ describe('the budget property has teeth', () => {
   it('should find a counterexample for a decide that counts an event one ms too short (a window of windowMs - 1)', () => {
     const result = fc.check(budgetProperty(mutantDecide({ windowSkewMs: -1 })), { numRuns: TEETH_RUNS, endOnFailure: true });
     expect(result.failed).toBe(true);
+  });
+});
+
+describe('decide after the clock stepped back', () => {
+  // A host clock corrected backwards leaves the log out of order: windows still count by time.
+  const rule: RateRule = { windows: [{ limit: 1, windowMs: 10 }, { limit: 100, windowMs: 1_000 }], cooldownMs: 0 };
+
+  it('should count only the events inside each window, wherever they sit in the log', () => {
+    expect(decide({ events: [45, 20] }, rule, 50)).toEqual({ allowed: false, retryAfterMs: 5, reason: 'window' });
+    expect(decide({ events: [45, 40] }, rule, 50)).toEqual({ allowed: false, retryAfterMs: 5, reason: 'window' });
+    expect(decide({ events: [20] }, rule, 50)).toEqual({ allowed: true, next: { events: [20, 50] } });
   });
 });

@@ -48,7 +48,9 @@ export const prune = (state: BudgetState, rule: RateRule, now: Instant): BudgetS
 export const decide = (state: BudgetState, rule: RateRule, now: Instant): BudgetDecision => {
   const current = prune(state, rule, now);
   const last = current.events[current.events.length - 1];
-  const waitForCooldown = last === undefined ? 0 : Math.max(0, last + rule.cooldownMs - now);
+  // Without a cooldown nothing waits on the last event: one another instance stamped a few ms
+  // ahead of this one's clock must not refuse everyone until this clock catches up.
+  const waitForCooldown = last === undefined || rule.cooldownMs === 0 ? 0 : Math.max(0, last + rule.cooldownMs - now);
   let waitForWindows = 0;
   for (const window of rule.windows) {
     const inside = current.events.filter((at) => at > now - window.windowMs);

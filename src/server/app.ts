@@ -75,6 +75,13 @@ const BASE_HEADERS: Readonly<Record<string, string>> = {
 
 const INBOX_SIZE = 20;
 
+/**
+ * Behind a proxy or load balancer every request comes from the proxy: the client is the
+ * left-most `X-Forwarded-For` address. Only for hosts that set TRUST_PROXY=1, since a client
+ * reaching the service directly could otherwise pick a fresh address for every request.
+ */
+export const forwardedClientAddress = (c: Context): string => c.req.header('x-forwarded-for')?.split(',')[0]?.trim() || defaultClientAddress(c);
+
 const defaultClientAddress = (c: Context): string => {
   try {
     return getConnInfo(c).remote.address ?? 'unknown';

@@ -6,6 +6,7 @@
  *   PORT             default 3000 (0: a free port)
  *   HOST             default 127.0.0.1
  *   PUBLIC_URL       the URL people reach it at, when a proxy sits in front (https turns on Secure cookies)
+ *   TRUST_PROXY      1: a proxy in front; budgets count the left-most X-Forwarded-For address as the client
  *   DEV_INBOX        1 or 0: show every sent message on the page; default 1 on a loopback HOST only
  *   DATA_DIR         where PGlite keeps its files (default .account-flows; "memory": nothing kept)
  *   DATABASE_URL     PostgreSQL instead of PGlite, e.g. postgres://app@db:5432/accounts (several instances may share it)

@@ -11,7 +11,7 @@ import { DurableScheduler } from '../adapters/durableScheduler.ts';
 import { WallClockScheduler } from '../adapters/wallClockScheduler.ts';
 import { FLOW_RETENTION } from '../adapters/sql/index.ts';
 import type { DurableParts } from './durable.ts';
-import { type AppOptions, createApp } from './app.ts';
+import { type AppOptions, createApp, forwardedClientAddress } from './app.ts';
 import { createServiceWorld, type ServiceWorld, type ServiceWorldConfig } from './world.ts';
 
 export interface ServiceOptions {
@@ -120,7 +120,15 @@ export const serviceOptionsFromEnv = (env: Readonly<Record<string, string | unde
   if (inbox !== undefined && inbox !== '0' && inbox !== '1') return E.left('DEV_INBOX must be 1 or 0.');
   // Every code shown on the page is only harmless where nobody else can reach it.
   const devInbox = inbox === undefined ? LOOPBACK.has(host) : inbox === '1';
-  return E.right({ port, host, ...(env['PUBLIC_URL'] === undefined ? {} : { publicUrl: env['PUBLIC_URL'] }), world: { devInbox } });
+  const trustProxy = env['TRUST_PROXY'];
+  if (trustProxy !== undefined && trustProxy !== '0' && trustProxy !== '1') return E.left('TRUST_PROXY must be 1 or 0.');
+  return E.right({
+    port,
+    host,
+    ...(env['PUBLIC_URL'] === undefined ? {} : { publicUrl: env['PUBLIC_URL'] }),
+    ...(trustProxy === '1' ? { app: { clientAddress: forwardedClientAddress } } : {}),
+    world: { devInbox },
+  });
 };
 
 const LOOPBACK: ReadonlySet<string> = new Set(['127.0.0.1', '::1', 'localhost']);
