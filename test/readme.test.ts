@@ -21,7 +21,9 @@ describe('README', () => {
     expect(firstScreen).toContain('npm install && npm start');
     expect(firstScreen).toContain('npm test');
     const scripts = JSON.parse(readFileSync('package.json', 'utf8')).scripts;
-    expect(scripts.start).toBeDefined();
+    // The first command must do what the first screen says: the service on embedded defaults.
+    expect(scripts.start).toBe('tsx src/server/main.ts');
+    expect(firstScreen).toContain('http://127.0.0.1:3000');
     expect(scripts.test).toContain('vitest run');
   });
 
