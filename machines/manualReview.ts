@@ -17,6 +17,14 @@
  * lifecycle of the personal data the ticket holds, deleted `review.evidenceRetentionMs` after
  * the ticket closes, whatever the case's outcome and wherever the case is by then.
  *
+ * Like every flow, the case lives at most `flowMaxLifetimeMs` from its start (`reviewExpiresAt`).
+ * Each deadline it sets — the person's, support's, the binding's — is the earlier of its own and
+ * that end, so neither late answers nor resent codes carry the case past it: at the end the case
+ * closes as it would at that deadline (abandoned, timed out, binding lapsed). Only the dispute
+ * window is never cut short, because the owner is owed all of it; a case whose window would end
+ * after the end is `expired` then. Purging the evidence is clean-up, not the case, and may come
+ * later.
+ *
  * ```mermaid
  * stateDiagram-v2
  *   state case {
@@ -32,6 +40,7 @@
  *     disputeWindow --> rejected: review.reject (support upholds a dispute)
  *     awaitingAgent --> timedOut: clock.tick [agentActionMs passed]
  *     awaitingUser --> abandoned: clock.tick [userResponseMs passed]
+ *     disputeWindow --> expired: clock.tick [flowMaxLifetimeMs passed]
  *     disputeWindow --> resettingSecondFactor: clock.tick [window passed, reset approved] / resetSecondFactor
  *     disputeWindow --> hardening: clock.tick [window passed]
  *     resettingSecondFactor --> hardening: secondFactor.reset
@@ -41,6 +50,7 @@
  *     applyingBinding --> recovered: binding.applied / notifyAddress (old value), notifyChannels
  *     applyingBinding --> bindingRequired: binding.conflict [channel_taken]
  *     note right of disputeWindow: owner.stop → stoppedByOwner from every open state until a password is submitted
+ *     note left of awaitingAgent: every deadline but the window's is capped at startedAt + flowMaxLifetimeMs
  *   }
  *   state evidence {
  *     [*] --> kept
@@ -57,6 +67,7 @@
 import * as t from 'io-ts';
 import { assign, enqueueActions, setup } from 'xstate';
 import type { MessageTemplate } from '../src/domain/effects.ts';
+import type { Policy } from '../src/domain/policy.ts';
 import { Evidence, Exchange, retentionOver } from '../src/domain/reviewTicket.ts';
 import { hasPassed, type Instant } from '../src/domain/time.ts';
 import { BindingChannelKind, type BindingConflict, bindingPurpose } from './binding.ts';
@@ -110,9 +121,9 @@ export const ManualReviewContext = t.intersection([
     evidence: nullable(Evidence),
     conversation: t.readonlyArray(Exchange),
     infoRequests: t.number,
-    /** Support must act by then, or the ticket times out. */
+    /** Support must act by then, or the ticket times out. Never after `reviewExpiresAt`. */
     agentDueAt: nullable(t.number),
-    /** The person must act by then, or the flow is abandoned. */
+    /** The person must act by then, or the flow is abandoned. Never after `reviewExpiresAt`. */
     userDueAt: nullable(t.number),
     decision: ReviewDecision,
     /** The dispute window's end: a new password is possible from this instant on, not before. */
@@ -174,6 +185,17 @@ type Ev = ManualReviewEvent;
 
 const atOf = (event: Ev): Instant => ('at' in event ? event.at : 0);
 
+/**
+ * The instant the case ends at the latest. Derived from `startedAt`, which every stored review
+ * has, rather than kept as a field of its own: reviews saved before the cap existed restore as
+ * they are and get it at their next tick.
+ */
+export const reviewExpiresAt = (c: Pick<Ctx, 'startedAt'>, policy: Pick<Policy, 'flowMaxLifetimeMs'>): Instant => c.startedAt + policy.flowMaxLifetimeMs;
+
+/** A deadline of the case: its own, never after the case's end (no deadline of its own: the end). */
+export const reviewDue = (c: Pick<Ctx, 'startedAt'>, policy: Pick<Policy, 'flowMaxLifetimeMs'>, own: Instant | null): Instant =>
+  Math.min(own ?? Number.POSITIVE_INFINITY, reviewExpiresAt(c, policy));
+
 /** Before a new password was submitted: the owner can still stop it, the person can still walk away. */
 const beforePassword = (c: Ctx): boolean => c.passwordHash === null && c.applied === null;
 
@@ -212,6 +234,7 @@ const bindingDeliverParams = (c: Ctx) => {
 export const createManualReviewMachine = (deps: ChallengeDeps) => {
   const { policy } = deps;
   const review = policy.review;
+  const due = (c: Pick<Ctx, 'startedAt'>, own: Instant | null): Instant => reviewDue(c, policy, own);
   const codeOutcome = (c: Ctx, event: Ev) =>
     outcomeOf(deps, c, event.type === 'code.submit' ? event.code : '', atOf(event), {
       purpose: bindingPurpose(c.bindKind ?? 'phone'),
@@ -258,14 +281,14 @@ export const createManualReviewMachine = (deps: ChallengeDeps) => {
       nameAccount: assign(({ event }) => (event.type === 'account.submit' ? { named: event.named, subject: event.subject } : {})),
       fileTicket: enqueueActions(({ context, event, enqueue }) => {
         if (event.type !== 'evidence.submit') return;
-        const agentDueAt = event.at + review.agentActionMs;
+        const agentDueAt = due(context, event.at + review.agentActionMs);
         enqueue.assign({ evidence: event.evidence, ticketOpenedAt: event.at, agentDueAt, userDueAt: null });
         enqueue({ type: 'openTicket', params: { ticketId: context.flowId, accountId: context.subject?.accountId ?? null, agentDueAt } } as never);
         enqueue({ type: 'audit', params: { kind: 'review.opened', ...accountDetail(context), detail: { matched: context.subject !== null } } } as never);
       }),
       askMore: enqueueActions(({ context, event, enqueue }) => {
         if (event.type !== 'review.askMore') return;
-        const userDueAt = event.at + review.userResponseMs;
+        const userDueAt = due(context, event.at + review.userResponseMs);
         const exchange: Exchange = { question: event.question, askedAt: event.at, askedBy: event.agentId, answer: null, answeredAt: null };
         enqueue.assign({ conversation: [...context.conversation, exchange], infoRequests: context.infoRequests + 1, agentDueAt: null, userDueAt });
         enqueue({ type: 'updateTicket', params: { ticketId: context.flowId, awaiting: 'user', dueAt: userDueAt } } as never);
@@ -273,7 +296,7 @@ export const createManualReviewMachine = (deps: ChallengeDeps) => {
       }),
       answer: enqueueActions(({ context, event, enqueue }) => {
         if (event.type !== 'evidence.answer') return;
-        const agentDueAt = event.at + review.agentActionMs;
+        const agentDueAt = due(context, event.at + review.agentActionMs);
         const last = context.conversation.length - 1;
         const conversation = context.conversation.map((x, i) => (i === last ? { ...x, answer: event.answer, answeredAt: event.at } : x));
         enqueue.assign({ conversation, agentDueAt, userDueAt: null });
@@ -309,11 +332,16 @@ export const createManualReviewMachine = (deps: ChallengeDeps) => {
         close(enqueue, context, atOf(event), 'stopped_by_owner');
         enqueue.assign({ passwordHash: null, windowEndsAt: null });
       }),
+      // The ticket closed with the approval, so the queue has nothing more to hear; the audit log does.
+      expire: enqueueActions(({ context, event, enqueue }) => {
+        enqueue.assign({ closedAt: context.closedAt ?? atOf(event), agentDueAt: null, userDueAt: null, windowEndsAt: null });
+        enqueue({ type: 'audit', params: { kind: 'review.expired', ...accountDetail(context), detail: { matched: context.subject !== null, infoRequests: context.infoRequests } } } as never);
+      }),
 
       // The window.
       passWindow: enqueueActions(({ context, event, enqueue }) => {
         // The rest — password, review, binding — must follow while the person is still there.
-        enqueue.assign({ userDueAt: atOf(event) + review.userResponseMs });
+        enqueue.assign({ userDueAt: due(context, atOf(event) + review.userResponseMs) });
         enqueue({ type: 'audit', params: { kind: 'review.windowPassed', ...accountDetail(context) } } as never);
       }),
       requestReset: enqueueActions(({ context, enqueue }) => {
@@ -326,7 +354,7 @@ export const createManualReviewMachine = (deps: ChallengeDeps) => {
         if (event.type !== 'channel.submit' && event.type !== 'code.resend') return;
         const chosen =
           event.type === 'channel.submit' ? { ...context, bindKind: event.kind, bindValue: event.value, bindEpoch: event.currentEpoch ?? context.bindEpoch } : context;
-        const next = { ...chosen, ...issueNext(chosen, bindingPurpose(chosen.bindKind ?? 'phone'), chosen.bindEpoch ?? 0, event.at, policy), userDueAt: event.at + review.userResponseMs };
+        const next = { ...chosen, ...issueNext(chosen, bindingPurpose(chosen.bindKind ?? 'phone'), chosen.bindEpoch ?? 0, event.at, policy), userDueAt: due(context, event.at + review.userResponseMs) };
         enqueue.assign(next);
         enqueue({ type: 'deliverCode', params: bindingDeliverParams(next) } as never);
       }),
@@ -379,13 +407,15 @@ export const createManualReviewMachine = (deps: ChallengeDeps) => {
     guards: {
       hasSubject: ({ context }) => context.subject !== null,
       mayAskMore: ({ context }) => context.infoRequests < review.maxInfoRequests,
-      agentOverdue: ({ context, event }) => overdue(context.agentDueAt, atOf(event)),
-      userOverdue: ({ context, event }) => overdue(context.userDueAt, atOf(event)),
+      // Capped again here, not only where they are set: a review stored before the cap had none.
+      agentOverdue: ({ context, event }) => overdue(due(context, context.agentDueAt), atOf(event)),
+      userOverdue: ({ context, event }) => overdue(due(context, context.userDueAt), atOf(event)),
+      lifetimeOver: ({ context, event }) => hasPassed(reviewExpiresAt(context, policy), atOf(event)),
       windowPassedWithReset: ({ context, event }) => overdue(context.windowEndsAt, atOf(event)) && context.decision?.kind === 'approved' && context.decision.resetSecondFactor,
       windowPassed: ({ context, event }) => overdue(context.windowEndsAt, atOf(event)),
       beforePassword: ({ context }) => beforePassword(context),
-      passwordOverdue: ({ context, event }) => beforePassword(context) && overdue(context.userDueAt, atOf(event)),
-      reviewOverdue: ({ context, event }) => context.applied === 'applied' && overdue(context.userDueAt, atOf(event)),
+      passwordOverdue: ({ context, event }) => beforePassword(context) && overdue(due(context, context.userDueAt), atOf(event)),
+      reviewOverdue: ({ context, event }) => context.applied === 'applied' && overdue(due(context, context.userDueAt), atOf(event)),
       recoveryApplied: ({ context }) => context.applied === 'applied',
       accountPresent: ({ event }) => event.type === 'channel.submit' && event.currentEpoch !== null,
       codeAccepted: ({ context, event }) => codeOutcome(context, event).outcome === 'accepted',
@@ -416,7 +446,7 @@ export const createManualReviewMachine = (deps: ChallengeDeps) => {
       conversation: [],
       infoRequests: 0,
       agentDueAt: null,
-      userDueAt: input.at + review.userResponseMs,
+      userDueAt: due({ startedAt: input.at }, input.at + review.userResponseMs),
       decision: null,
       windowEndsAt: null,
       ticketOpenedAt: null,
@@ -472,6 +502,8 @@ export const createManualReviewMachine = (deps: ChallengeDeps) => {
               'review.reject': { target: 'rejected', actions: 'reject' },
               'flow.cancel': { target: 'cancelled', actions: 'withdraw' },
               'clock.tick': [
+                // First: a tick late enough for both ends the case rather than open the password.
+                { guard: 'lifetimeOver', target: 'expired', actions: 'expire' },
                 { guard: 'windowPassedWithReset', target: 'resettingSecondFactor', actions: ['passWindow', 'requestReset'] },
                 { guard: 'windowPassed', target: 'hardening', actions: 'passWindow' },
               ],
@@ -539,6 +571,8 @@ export const createManualReviewMachine = (deps: ChallengeDeps) => {
           refused: { type: 'final', entry: 'clearSecrets' },
           /** The password stands; the account has no reachable channel until its holder binds one. */
           bindingLapsed: { type: 'final' },
+          /** The case's lifetime ended inside the dispute window of a late approval. */
+          expired: { type: 'final', entry: 'clearSecrets' },
           locked: { type: 'final', entry: assign({ notice: { code: 'flow_locked', retryAfterMs: policy.code.flowLockMs } satisfies Notice }) },
         },
       },
@@ -579,4 +613,5 @@ export const REVIEW_FINAL_STATES: ReadonlySet<string> = new Set([
   'refused',
   'bindingLapsed',
   'locked',
+  'expired',
 ]);

@@ -90,7 +90,7 @@ const FRIEND_WEIGHTS: readonly (readonly [FriendPersona, number])[] = [
   ['honest', 55], ['attacker', 18], ['unknown', 6], ['deactivated', 4], ['rival', 8], ['walkaway', 5], ['canceller', 4], ['race', 5],
 ];
 const REVIEW_WEIGHTS: readonly (readonly [ReviewPersona, number])[] = [
-  ['honest', 34], ['slow', 6], ['attacker', 18], ['unknown', 8], ['walkaway', 8], ['withdraw', 8], ['hammer', 5], ['guesser', 5], ['closed', 8],
+  ['honest', 34], ['slow', 6], ['attacker', 18], ['unknown', 8], ['walkaway', 8], ['withdraw', 8], ['hammer', 5], ['guesser', 5], ['closed', 8], ['lingering', 4],
 ];
 
 const plan = (rng: Rng): Plan => {

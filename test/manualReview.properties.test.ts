@@ -6,6 +6,7 @@ import { hmacCodeSecrets } from '../src/adapters/codeSecrets.ts';
 import { DEFAULT_POLICY, type Policy } from '../src/domain/policy.ts';
 import type { Evidence } from '../src/domain/reviewTicket.ts';
 import { DAY, HOUR } from '../src/domain/time.ts';
+import { manualReviewDeadline } from '../src/flows/manualReview.ts';
 import { type EmittedAction, pureTransition } from '../src/runtime/transition.ts';
 
 /**
@@ -175,6 +176,158 @@ const deafHost = (machine: AnyStateMachine): Host => {
 
 const shortWindow: Policy = { ...POLICY, review: { ...POLICY.review, disputeWindowMs: POLICY.review.disputeWindowMs - 1 } };
 
+// ---------------------------------------------------------------------------------------------
+// the lifetime cap
+// ---------------------------------------------------------------------------------------------
+
+type LifetimeCommand =
+  | { readonly kind: 'approve'; readonly reset: boolean }
+  | { readonly kind: 'reject' | 'askMore' | 'answer' | 'ownerStop' | 'cancel' | 'password' | 'securityDone' | 'bind' | 'resend' | 'wrongCode' | 'tick' }
+  | { readonly kind: 'advance'; readonly ms: number }
+  /** Moves the clock to this long before the flow's next deadline: whoever acts next does so just in time. */
+  | { readonly kind: 'justInTime'; readonly early: number }
+  /** Whoever the case waits for does the obvious thing: support asks (or approves), the person answers, sets, binds, resends. */
+  | { readonly kind: 'whoseTurn' };
+
+const simple = (kind: Exclude<LifetimeCommand['kind'], 'approve' | 'advance' | 'justInTime'>, weight: number) => ({ arbitrary: fc.constant({ kind }), weight });
+
+// Mostly the case going on just in time, so that scripts get near the end; the rest can end it any way.
+const lifetimeCommand: fc.Arbitrary<LifetimeCommand> = fc.oneof(
+  simple('whoseTurn', 20),
+  { arbitrary: fc.record({ kind: fc.constant('justInTime' as const), early: fc.oneof(fc.constantFrom(1, 2), fc.integer({ min: 1, max: DAY })) }), weight: 16 },
+  { arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.oneof(fc.integer({ min: 0, max: 2 * HOUR }), fc.integer({ min: 0, max: 8 * DAY })) }), weight: 3 },
+  { arbitrary: fc.record({ kind: fc.constant('approve' as const), reset: fc.boolean() }), weight: 2 },
+  simple('askMore', 2),
+  simple('answer', 2),
+  simple('password', 2),
+  simple('securityDone', 2),
+  simple('bind', 2),
+  simple('resend', 3),
+  simple('wrongCode', 1),
+  simple('tick', 2),
+  simple('reject', 1),
+  simple('ownerStop', 1),
+  simple('cancel', 1),
+);
+
+/**
+ * Any mix of the person, support, the owner and the clock, with a host that wakes the flow at
+ * every deadline it names: while the case is open its next deadline is never after its end
+ * (`start + flowMaxLifetimeMs` of the real policy), and from that instant on it is closed. The
+ * machine under test is built with `machinePolicy`; the end is always the real one.
+ */
+const lifetime = (machinePolicy: Policy = POLICY) => {
+  const machine = createManualReviewMachine({ policy: machinePolicy, secrets: SECRETS });
+  const deadline = manualReviewDeadline(machinePolicy);
+  const end = T0 + POLICY.flowMaxLifetimeMs;
+  return fc.property(fc.array(lifetimeCommand, { minLength: 1, maxLength: 80, size: 'max' }), (script) => {
+    let now = T0;
+    let [snapshot] = pureTransition(machine, undefined, undefined, { flowId: 'flow-1', nonce: 'nonce-1', at: now });
+    const open = (): boolean => !REVIEW_FINAL_STATES.has(caseTop(snapshot));
+
+    const send = (event: { type: string; [key: string]: unknown }): void => {
+      const queue = [{ ...event, at: now }];
+      while (queue.length > 0) {
+        const next = queue.shift() as { type: string; at: number };
+        if (snapshot.status !== 'active' || !snapshot.can(next as never)) continue;
+        const [after, actions] = pureTransition(machine, snapshot, next);
+        snapshot = after;
+        for (const action of actions) {
+          if (action.type === 'completeRecovery') queue.push({ type: 'recovery.applied', at: now, revokedSessions: 0, offers: [], recentLogins: [] } as never);
+          if (action.type === 'resetSecondFactor') queue.push({ type: 'secondFactor.reset', at: now } as never);
+        }
+      }
+    };
+
+    /** The host's scheduler: every deadline up to `until` is woken at its instant, in order. */
+    const advanceTo = (until: number): void => {
+      for (let d = deadline(snapshot); snapshot.status === 'active' && d !== null && d <= until; ) {
+        now = Math.max(now, d);
+        send({ type: 'clock.tick' });
+        const moved = deadline(snapshot);
+        expect(moved === null || moved > now || moved !== d, `a tick at ${d} left the deadline where it was`).toBe(true);
+        d = moved;
+      }
+      now = Math.max(now, until);
+    };
+
+    send({ type: 'account.submit', named: 'handle:wang_xiaoming', subject: { accountId: 'acct-1', epoch: 0 } });
+    send({ type: 'evidence.submit', evidence: EVIDENCE });
+
+    for (const c of script) {
+      switch (c.kind) {
+        case 'approve':
+          send({ type: 'review.approve', agentId: 'agent-7', resetSecondFactor: c.reset });
+          break;
+        case 'reject':
+          send({ type: 'review.reject', agentId: 'agent-7', reason: null });
+          break;
+        case 'askMore':
+          send({ type: 'review.askMore', agentId: 'agent-7', question: 'Who is your team lead?' });
+          break;
+        case 'answer':
+          send({ type: 'evidence.answer', answer: 'Zhang Wei.' });
+          break;
+        case 'ownerStop':
+          send({ type: 'owner.stop' });
+          break;
+        case 'cancel':
+          send({ type: 'flow.cancel' });
+          break;
+        case 'password':
+          send({ type: 'password.submit', passwordHash: 'scrypt$hash' });
+          break;
+        case 'securityDone':
+          send({ type: 'security.done' });
+          break;
+        case 'bind':
+          send({ type: 'channel.submit', kind: 'email', value: 'fresh@example.com', currentEpoch: 1 });
+          break;
+        case 'resend':
+          send({ type: 'code.resend' });
+          break;
+        case 'wrongCode':
+          send({ type: 'code.submit', code: '000000', currentEpoch: 1, current: null });
+          break;
+        case 'tick':
+          send({ type: 'clock.tick' });
+          break;
+        case 'advance':
+          advanceTo(now + c.ms);
+          break;
+        case 'justInTime': {
+          const d = deadline(snapshot);
+          if (d !== null) advanceTo(d - c.early);
+          break;
+        }
+        case 'whoseTurn': {
+          const asked = (snapshot.context as { infoRequests: number }).infoRequests;
+          const turn: Readonly<Record<string, { type: string; [key: string]: unknown }>> = {
+            awaitingAgent: asked < POLICY.review.maxInfoRequests ? { type: 'review.askMore', agentId: 'agent-7', question: 'Who is your team lead?' } : { type: 'review.approve', agentId: 'agent-7', resetSecondFactor: false },
+            awaitingUser: { type: 'evidence.answer', answer: 'Zhang Wei.' },
+            'hardening.choosingPassword': { type: 'password.submit', passwordHash: 'scrypt$hash' },
+            'hardening.reviewingSecurity': { type: 'security.done' },
+            bindingRequired: { type: 'channel.submit', kind: 'email', value: 'fresh@example.com', currentEpoch: 1 },
+            awaitingBindingCode: { type: 'code.resend' },
+          };
+          const event = turn[reviewCaseState(snapshot.value)];
+          if (event !== undefined) send(event);
+          break;
+        }
+      }
+      if (open()) {
+        const next = deadline(snapshot);
+        expect(next, `open in ${reviewCaseState(snapshot.value)} with no deadline`).not.toBeNull();
+        expect(next ?? Infinity, `open in ${reviewCaseState(snapshot.value)} with a deadline past the end`).toBeLessThanOrEqual(end);
+      }
+      if (now >= end) expect(open(), `still ${reviewCaseState(snapshot.value)} at ${now - T0} ms, past the end`).toBe(false);
+    }
+  });
+};
+
+/** The machine as it was before the cap: the same rules with a lifetime nobody reaches. */
+const uncapped: Policy = { ...POLICY, flowMaxLifetimeMs: 10 * 365 * DAY };
+
 describe('manual review properties', () => {
   it('should set no password and reset no second factor before the dispute window has passed undisputed', () => {
     fc.assert(scenario('window'));
@@ -190,5 +343,13 @@ describe('manual review properties', () => {
 
   it('should catch a host that ignores the owner\'s stop during the window (the property has teeth)', () => {
     expect(fc.check(scenario('ownerStop', deafHost), { numRuns: 2_000, seed: 42 }).failed).toBe(true);
+  });
+
+  it('should keep no review open at or past start + flowMaxLifetimeMs, nor let a deadline of an open one lie past it', () => {
+    fc.assert(lifetime());
+  });
+
+  it('should catch a review built without the lifetime cap (the property has teeth)', () => {
+    expect(fc.check(lifetime(uncapped), { numRuns: 2_000, seed: 42 }).failed).toBe(true);
   });
 });

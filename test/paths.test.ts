@@ -23,6 +23,7 @@ import { enrollmentSecret } from '../machines/totpEnrollment.ts';
 import { totpAt } from '../src/domain/hotp.ts';
 import { friendBudgetRule, nominationKey, vouchKey, vouchRule } from '../src/domain/friendAssist.ts';
 import type { HostSession } from '../src/runtime/runtime.ts';
+import { HOUR } from '../src/domain/time.ts';
 import { seedAccount } from './support/accounts.ts';
 import { currentCode, type FaultyHost, notTheCode } from './support/faultyHost.ts';
 import { enrollTotp, OWNER_HANDLE, seedFriends } from './support/friends.ts';
@@ -509,6 +510,11 @@ const manualReview: PathSpec<ReviewFixtures> = {
       move<ReviewFixtures>('guess codes until the flow ends', (ctx) => guessCodes(ctx, (e) => person(ctx, e), ['case.awaitingBindingCode|evidence.purged', 'case.awaitingBindingCode|evidence.kept'])),
       move<ReviewFixtures>('wake at the deadline', wakeAtDeadline),
       move<ReviewFixtures>('wake at the deadline; the host dies after saving', (ctx) => ((ctx.host.faults.crashAfterNextSave = true), wakeAtDeadline(ctx))),
+      // Nobody woke the flow meanwhile: what happens next happens within the case's last hour.
+      move<ReviewFixtures>('wait until an hour before the case ends', async (ctx) => {
+        const lastHour = (ctx.context()['startedAt'] as number) + ctx.world.policy.flowMaxLifetimeMs - HOUR;
+        if (ctx.world.clock.now() < lastHour) ctx.world.clock.advanceTo(lastHour);
+      }),
       move<ReviewFixtures>('cancel', (ctx) => person(ctx, { type: 'flow.cancel' })),
     ];
   })(),
@@ -516,6 +522,8 @@ const manualReview: PathSpec<ReviewFixtures> = {
   seeds: [
     ['name the account', 'tell support what you remember', 'support approves', 'wake at the deadline', 'choose the new password', 'finish the review', 'bind a new phone', 'type the right code'],
     ['name the account', 'tell support what you remember', 'support approves and resets the second factor', 'wake at the deadline; the host dies after saving'],
+    // Approved so late that the dispute window would outlast the case: it expires at its end.
+    ['name the account', 'tell support what you remember', 'wait until an hour before the case ends', 'support approves', 'wake at the deadline'],
   ],
   limit: 160,
   depth: 3,

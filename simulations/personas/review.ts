@@ -9,6 +9,11 @@
  * Around them: impostors naming somebody else's account, unknown accounts, people who walk away
  * or withdraw, who hammer "resend", guess codes, bind a number another account holds, and an
  * operator who closes the account while the recovery is under way.
+ *
+ * And the lingering: support and the person each act just before their deadline, every round the
+ * policy allows, or the person resends the binding code just before it lapses, week after week.
+ * The case's lifetime (`flowMaxLifetimeMs`) is what ends them: support times out, an approval too
+ * late for its dispute window expires, the binding lapses — all at the end, not after it.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { DAY, HOUR } from '../../src/domain/time.ts';
@@ -19,7 +24,7 @@ import type { Driver, Sim } from '../sim.ts';
 import { abandon, guess, MINUTE, PATIENT, SECOND, whenCodeArrives } from './common.ts';
 import { applied, stopAsOwner } from './friends.ts';
 
-export const REVIEW_PERSONAS = ['honest', 'slow', 'attacker', 'unknown', 'walkaway', 'withdraw', 'hammer', 'guesser', 'closed'] as const;
+export const REVIEW_PERSONAS = ['honest', 'slow', 'attacker', 'unknown', 'walkaway', 'withdraw', 'hammer', 'guesser', 'closed', 'lingering'] as const;
 export type ReviewPersona = (typeof REVIEW_PERSONAS)[number];
 
 type Decision = 'approve' | 'approveReset' | 'reject' | 'askMore' | 'never';
@@ -48,6 +53,10 @@ export const spawnManualReview = (sim: Sim, at: number, persona: ReviewPersona, 
   const policy = sim.world.policy;
   /** When the operator closes the account, for the 'closed' persona. */
   const closes = persona === 'closed' ? rng.weighted<'window' | 'binding' | 'applying'>([['window', 40], ['binding', 30], ['applying', 30]]) : null;
+  /** How the lingering stretch the case: support approves at the last hour, never decides, or the person resends codes. */
+  const lingers = persona === 'lingering' ? rng.weighted<'lateApproval' | 'silentSupport' | 'resends'>([['lateApproval', 45], ['silentSupport', 20], ['resends', 35]]) : null;
+  // Their case ends at its deadline by design: a crash-after-save outage there would only test the harness.
+  if (persona === 'lingering') driver.notes['noFaults'] = true;
   let owner: Person | null = null;
 
   const agent = (event: Event): Promise<StepResult> => driver.send(event, 'none', agentSession(sim, driver));
@@ -119,7 +128,9 @@ export const spawnManualReview = (sim: Sim, at: number, persona: ReviewPersona, 
         }
         // Rarely the owner hears of the ticket before support decides (a call from support, a friend).
         if (persona === 'attacker' && rng.chance(0.25)) ownerStops(rng.int(20 * MINUTE, 1 * DAY));
-        agentTurn(0);
+        if (lingers === 'resends') driver.later(rng.int(1, 20) * HOUR, async () => void (driver.done ? undefined : await decide('approve', 0)));
+        else if (lingers !== null) linger(0);
+        else agentTurn(0);
       });
     });
   });
@@ -206,6 +217,49 @@ export const spawnManualReview = (sim: Sim, at: number, persona: ReviewPersona, 
       case 'silent':
         return;
     }
+  };
+
+  /** `early` before the flow's next deadline, as its last reply named it (at once if that is sooner). */
+  const beforeDeadline = (early: number, action: () => Promise<void>): void => {
+    const due = driver.last?.nextDeadline;
+    if (typeof due === 'number') driver.later(Math.max(0, due - now() - early), action);
+  };
+
+  /**
+   * Support asks and the person answers, each minutes before their deadline, every round the
+   * policy allows; the last answer comes hours early, and support then approves in the case's last
+   * hours (or never decides). Both end at the case's end: the window would outlast it.
+   */
+  const linger = (round: number): void => {
+    if (round >= policy.review.maxInfoRequests) {
+      if (lingers === 'lateApproval') {
+        const end = (driver.last?.nextDeadline as number | null | undefined) ?? now();
+        // An hour or two before the end, and after the last answer: any outage is over by the end.
+        driver.later(Math.max(MINUTE, end - now() - rng.int(60, 120) * MINUTE), async () => void (driver.done ? undefined : await decide('approve', round)));
+      }
+      return;
+    }
+    beforeDeadline(rng.int(1, 30) * MINUTE, async () => {
+      if (driver.state !== 'awaitingAgent') return;
+      const asked = await agent({ type: 'review.askMore', question: rng.pick(['Which city did you sign in from last spring?', 'Who is your team lead?', 'Which phone did you use before?']) });
+      if (!applied(asked)) return;
+      const last = round + 1 >= policy.review.maxInfoRequests;
+      beforeDeadline(last ? rng.int(3 * 60, 12 * 60) * MINUTE : rng.int(1, 30) * MINUTE, async () => {
+        if (driver.state !== 'awaitingUser') return;
+        const answered = await person({ type: 'evidence.answer', answer: rng.pick(['Suzhou, on a business trip.', 'Zhang Wei.', 'A Huawei P40.']) });
+        if (applied(answered)) linger(round + 1);
+      });
+    });
+  };
+
+  /** A new code hours before the binding would lapse, each time, until the case's end stops the deadline moving. */
+  const resendJustInTime = (): void => {
+    const due = driver.last?.nextDeadline;
+    beforeDeadline(rng.int(1, 20) * HOUR, async () => {
+      if (driver.state !== 'awaitingBindingCode') return;
+      await person({ type: 'code.resend' });
+      if (driver.last?.nextDeadline !== due) resendJustInTime();
+    });
   };
 
   /** The dispute window: the owner may stop it, support may uphold a dispute, the person waits. */
@@ -308,6 +362,7 @@ export const spawnManualReview = (sim: Sim, at: number, persona: ReviewPersona, 
     if (driver.done) return;
     if (persona === 'guesser') return guessCodes(2);
     if (persona === 'hammer') return hammer(rng.int(5, 7));
+    if (persona === 'lingering') return resendJustInTime();
     if (rng.chance(0.04)) return;
     whenCodeArrives(driver, PATIENT, useCode, abandon);
   };

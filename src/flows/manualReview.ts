@@ -21,6 +21,8 @@ import {
   REVIEW_FINAL_STATES,
   type ReviewSubject,
   reviewCaseState,
+  reviewDue,
+  reviewExpiresAt,
 } from '../../machines/manualReview.ts';
 import type { Account, AccountId } from '../domain/account.ts';
 import { decodeWith, eventCodec } from '../domain/decode.ts';
@@ -30,9 +32,9 @@ import { type Handle, parseHandle } from '../domain/handle.ts';
 import { maskPhone, parsePhone, type Phone } from '../domain/phone.ts';
 import type { Policy } from '../domain/policy.ts';
 import { boundedString, EVIDENCE_LIMITS, EvidenceInputProps, evidenceFromInput, evidenceRetainedUntil } from '../domain/reviewTicket.ts';
-import type { Instant } from '../domain/time.ts';
+import { hasPassed, type Instant } from '../domain/time.ts';
 import { FlowEnvelope } from '../runtime/envelope.ts';
-import type { FlowDefinition, FlowView, MachineEvent, TrustedFacts } from '../runtime/flowDefinition.ts';
+import { type FlowDefinition, type FlowView, type MachineEvent, TICK, type TrustedFacts } from '../runtime/flowDefinition.ts';
 import type { FlowPorts } from '../runtime/ports.ts';
 import type { HostSession } from '../runtime/runtime.ts';
 import { requireLiveSession } from './auth.ts';
@@ -168,6 +170,7 @@ const RESULT_FOR_STATE: Readonly<Record<string, string>> = {
   refused: 'refused',
   bindingLapsed: 'binding_lapsed',
   locked: 'locked',
+  expired: 'expired',
 };
 
 const MESSAGES: Readonly<Record<string, string>> = {
@@ -185,6 +188,7 @@ const MESSAGES: Readonly<Record<string, string>> = {
   stoppedByOwner: 'The account holder stopped this recovery.',
   refused: 'The account changed while you were recovering it. Start again.',
   bindingLapsed: 'Your password is set, but no new phone or e-mail was added in time. Sign in and add one.',
+  expired: 'This request reached its time limit before the waiting period ended. Start a new request if you still need one.',
 };
 
 const caseTop = (value: unknown): string => reviewCaseState(value).split('.')[0] ?? '';
@@ -253,6 +257,8 @@ export const manualReviewAgentView =
       conversation: c.conversation,
       infoRequestsLeft: Math.max(0, policy.review.maxInfoRequests - c.infoRequests),
       agentDueAt: c.agentDueAt,
+      // The case ends then whatever happens: an approval less than a dispute window before it can only expire.
+      expiresAt: reviewExpiresAt(c, policy),
       decision: c.decision,
       ticketOpenedAt: c.ticketOpenedAt,
       closedAt: c.closedAt,
@@ -260,34 +266,39 @@ export const manualReviewAgentView =
     };
   };
 
-/** The next instant the flow must be woken: the case's deadline or the evidence's deletion. */
+/**
+ * The next instant the flow must be woken: the case's deadline, never after the case's end, or
+ * the evidence's deletion, which may be later. States that wait for an effect's answer
+ * (`hardening.applying`, `resettingSecondFactor`, `applyingBinding`) have none: the outbox moves them.
+ */
 export const manualReviewDeadline =
   (policy: Policy) =>
   (snapshot: ManualReviewSnapshotLike): number | null => {
     const c = snapshot.context;
     const top = caseTop(snapshot.value);
     const state = reviewCaseState(snapshot.value);
+    const due = (own: Instant | null): Instant => reviewDue(c, policy, own);
     const caseDeadline: Instant | null = (() => {
       switch (top) {
         case 'awaitingAgent':
-          return c.agentDueAt;
+          return due(c.agentDueAt);
         case 'disputeWindow':
-          return c.windowEndsAt;
+          return due(c.windowEndsAt);
         case 'hardening':
-          return state === 'hardening.applying' ? null : c.userDueAt;
+          return state === 'hardening.applying' ? null : due(c.userDueAt);
         case 'enteringAccount':
         case 'enteringEvidence':
         case 'awaitingUser':
         case 'bindingRequired':
         case 'awaitingBindingCode':
-          return c.userDueAt;
+          return due(c.userDueAt);
         default:
           return null;
       }
     })();
     const purgeAt = c.closedAt !== null && c.purgedAt === null ? evidenceRetainedUntil(c.closedAt, policy) : null;
-    const due = [caseDeadline, purgeAt].filter((d): d is number => d !== null);
-    return due.length === 0 ? null : Math.min(...due);
+    const pending = [caseDeadline, purgeAt].filter((d): d is number => d !== null);
+    return pending.length === 0 ? null : Math.min(...pending);
   };
 
 /**
@@ -348,6 +359,10 @@ export const manualReviewFlow = (ports: Pick<FlowPorts, 'policy' | 'codeSecrets'
       // Separation of duties: support decides, the person acts; no agent sets a password or a channel.
       return E.left(notPermitted('Support cannot act for the person recovering the account.'));
     }
+    // Past its end the case hears the time before anything else, so whatever arrives ends it (as
+    // the tick the host is about to deliver would) instead of moving it on: a late answer, code or
+    // decision cannot keep it open. States waiting for an effect's answer take no tick and go on.
+    if (hasPassed(reviewExpiresAt(context, policy), facts.at) && snapshot.can({ type: 'clock.tick', at: facts.at })) return E.right({ type: TICK });
     if (!handlesEventType(snapshot, event.type)) return E.left(flowError('event_not_accepted', `"${event.type}" is not possible in this step.`, { field: 'type' }));
 
     switch (event.type) {

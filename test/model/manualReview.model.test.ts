@@ -4,13 +4,15 @@
  * to a limit) and the person within theirs; an approval opens a dispute window the owner can stop
  * it in; after the window the password, the security review and a new channel follow, each before
  * the person's deadline; the evidence is deleted a retention period after the ticket closed,
- * whatever the case's outcome. Each role is told apart by the host's session only.
+ * whatever the case's outcome. No deadline of the case lies past `flowMaxLifetimeMs` from its
+ * start, and from then on anything that reaches the case ends it as the tick would. Each role is
+ * told apart by the host's session only.
  */
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import type { Account } from '../../src/domain/account.ts';
-import { HOUR } from '../../src/domain/time.ts';
+import { DAY, HOUR } from '../../src/domain/time.ts';
 import { manualReviewFlow } from '../../src/flows/manualReview.ts';
 import type { FlowDefinition } from '../../src/runtime/flowDefinition.ts';
 import type { FlowPorts } from '../../src/runtime/ports.ts';
@@ -26,7 +28,7 @@ const NEW_EMAIL = 'fresh@example.com';
 const AGENT: HostSession = { actor: 'agent-7', sessionId: 'agent-session-7', role: 'agent' };
 const EVIDENCE = { type: 'evidence.submit', nickname: 'Xiaoming', team: 'Hangzhou sales', contactEmail: 'x@example.net' };
 
-const FINAL = new Set(['recovered', 'rejected', 'timedOut', 'abandoned', 'stoppedByOwner', 'cancelled', 'refused', 'bindingLapsed', 'locked']);
+const FINAL = new Set(['recovered', 'rejected', 'timedOut', 'abandoned', 'stoppedByOwner', 'cancelled', 'refused', 'bindingLapsed', 'locked', 'expired']);
 const RESULT: Record<string, string> = {
   recovered: 'recovered',
   rejected: 'rejected',
@@ -37,6 +39,7 @@ const RESULT: Record<string, string> = {
   refused: 'refused',
   bindingLapsed: 'binding_lapsed',
   locked: 'locked',
+  expired: 'expired',
 };
 const TICKET: Record<string, string> = {
   enteringAccount: 'not_opened',
@@ -78,8 +81,20 @@ class Model {
   epoch = 0;
   readonly code = new ChallengeModel();
   bindValue: string | null = null;
+  /** The case's end: no deadline of its own goes past it. */
+  readonly expiresAt: number;
   constructor(public now: number) {
-    this.userDueAt = now + R.userResponseMs;
+    this.expiresAt = now + P.flowMaxLifetimeMs;
+    this.userDueAt = this.due(now + R.userResponseMs);
+  }
+
+  due(own: number | null): number {
+    return Math.min(own ?? Number.POSITIVE_INFINITY, this.expiresAt);
+  }
+
+  /** Open and past its end: whatever reaches the case now is taken as the tick. */
+  get lapsed(): boolean {
+    return !FINAL.has(this.top) && this.now >= this.expiresAt;
   }
 
   get top(): string {
@@ -88,6 +103,7 @@ class Model {
 
   gate(type: string): Expected | undefined {
     if (FINAL.has(this.top)) return refused('flow_finished');
+    if (this.lapsed) return (tick(this), applied);
     return (HANDLES[this.state] ?? []).includes(type) ? undefined : refused('event_not_accepted');
   }
 
@@ -108,16 +124,16 @@ class Model {
     const caseDeadline = (() => {
       switch (this.top) {
         case 'awaitingAgent':
-          return this.agentDueAt;
+          return this.due(this.agentDueAt);
         case 'disputeWindow':
-          return this.windowEndsAt;
+          return this.due(this.windowEndsAt);
         case 'hardening':
         case 'enteringAccount':
         case 'enteringEvidence':
         case 'awaitingUser':
         case 'bindingRequired':
         case 'awaitingBindingCode':
-          return this.userDueAt;
+          return this.due(this.userDueAt);
         default:
           return null;
       }
@@ -187,7 +203,7 @@ const submitEvidence = (m: Model, substantial: boolean): Expected => {
   if (gated !== undefined) return gated;
   if (!substantial) return refused('invalid_input');
   m.hasEvidence = true;
-  m.agentDueAt = m.now + R.agentActionMs;
+  m.agentDueAt = m.due(m.now + R.agentActionMs);
   m.userDueAt = null;
   m.state = 'awaitingAgent';
   return applied;
@@ -196,6 +212,7 @@ const submitEvidence = (m: Model, substantial: boolean): Expected => {
 const agent = (m: Model, kind: 'approve' | 'reset' | 'reject' | 'askMore'): Expected => {
   const type = kind === 'approve' || kind === 'reset' ? 'review.approve' : `review.${kind}`;
   if (FINAL.has(m.top)) return refused('flow_finished');
+  if (m.lapsed) return (tick(m), applied);
   if (!(HANDLES[m.state] ?? []).includes(type)) return refused('event_not_accepted');
   if (type === 'review.approve') {
     if (!m.known) return refused('not_permitted');
@@ -211,7 +228,7 @@ const agent = (m: Model, kind: 'approve' | 'reset' | 'reject' | 'askMore'): Expe
     if (m.infoRequests >= R.maxInfoRequests) return refused('not_permitted');
     m.infoRequests += 1;
     m.agentDueAt = null;
-    m.userDueAt = m.now + R.userResponseMs;
+    m.userDueAt = m.due(m.now + R.userResponseMs);
     m.state = 'awaitingUser';
   }
   return applied;
@@ -220,7 +237,7 @@ const agent = (m: Model, kind: 'approve' | 'reset' | 'reject' | 'askMore'): Expe
 const answer = (m: Model): Expected => {
   const gated = m.gate('evidence.answer');
   if (gated !== undefined) return gated;
-  m.agentDueAt = m.now + R.agentActionMs;
+  m.agentDueAt = m.due(m.now + R.agentActionMs);
   m.userDueAt = null;
   m.state = 'awaitingAgent';
   return applied;
@@ -234,6 +251,7 @@ const ownerStop = (m: Model): Expected => {
   // A deactivated account has no live session to stop anything from.
   if (!m.accountActive) return refused('session_required');
   if (!m.known) return refused('not_permitted');
+  if (m.lapsed) return (tick(m), applied);
   if (!(HANDLES[m.state] ?? []).includes('owner.stop') || !beforePassword(m)) return refused('event_not_accepted');
   m.windowEndsAt = null;
   m.end('stoppedByOwner');
@@ -263,7 +281,7 @@ const password = (m: Model, value: string): Expected => {
 const sendCode = (m: Model): void => {
   m.code.issue(m.now);
   m.code.delivered = m.code.counter;
-  m.userDueAt = m.now + R.userResponseMs;
+  m.userDueAt = m.due(m.now + R.userResponseMs);
 };
 
 const bind = (m: Model): Expected => {
@@ -298,8 +316,8 @@ const submitCode = (m: Model, right: boolean): Expected => {
   return applied;
 };
 
-const tick = (m: Model): void => {
-  const overdue = (d: number | null) => d !== null && m.now >= d;
+function tick(m: Model): void {
+  const overdue = (d: number | null) => m.now >= m.due(d);
   if (!FINAL.has(m.top)) {
     switch (m.top) {
       case 'enteringAccount':
@@ -311,8 +329,12 @@ const tick = (m: Model): void => {
         if (overdue(m.agentDueAt)) m.end('timedOut');
         break;
       case 'disputeWindow':
-        if (overdue(m.windowEndsAt)) {
-          m.userDueAt = m.now + R.userResponseMs;
+        // The window is never cut short: the case ends inside it instead.
+        if (m.now >= m.expiresAt) {
+          m.windowEndsAt = null;
+          m.end('expired');
+        } else if (m.now >= (m.windowEndsAt ?? Number.POSITIVE_INFINITY)) {
+          m.userDueAt = m.due(m.now + R.userResponseMs);
           // The queued reset of the second factor runs in the same request; an account that moved on refuses it.
           m.state = m.approved?.reset === true && !(m.accountActive && m.epoch === 0) ? 'refused' : 'hardening.choosingPassword';
         }
@@ -328,7 +350,7 @@ const tick = (m: Model): void => {
     }
   }
   if (m.closedAt !== null && m.purgedAt === null && m.now >= m.closedAt + R.evidenceRetentionMs) m.purgedAt = m.now;
-};
+}
 
 // ---------------------------------------------------------------------------------------------
 // commands
@@ -381,6 +403,22 @@ const commands = (): fc.Arbitrary<Cmd>[] =>
           m.now += ms;
           await agree(m, r);
         }),
+      ),
+    ],
+    [
+      // Late decisions and answers land here: the case's end is the boundary every deadline meets.
+      2,
+      fc.constantFrom(-DAY, -HOUR, -1, 0, 1).map((offset) =>
+        step<Model, Real>(
+          `wait until ${offset === 0 ? '' : `${human(Math.abs(offset))} ${offset < 0 ? 'before' : 'after'} `}the case's end`,
+          async (m, r) => {
+            const ms = m.expiresAt + offset - m.now;
+            r.host.world.clock.advanceBy(ms);
+            m.now += ms;
+            await agree(m, r);
+          },
+          (m) => m.now < m.expiresAt + offset,
+        ),
       ),
     ],
     [
@@ -444,7 +482,14 @@ describe('manual review model', () => {
     };
     const result = await fc.check(followsTheModel(early), { numRuns: 300 });
     expect(result.failed).toBe(true);
-    expect(String(result.counterexample)).toMatch(/support approves/);
+    // An approval, by the prologue (3 and 4 approve) or among the commands.
+    expect(String(result.counterexample)).toMatch(/^[34],|support approves/);
+  });
+
+  it('should catch a review built without the lifetime cap (the model has teeth)', async () => {
+    const uncapped = (ports: FlowPorts): FlowDefinition => manualReviewFlow({ ...ports, policy: { ...ports.policy, flowMaxLifetimeMs: 10 * 365 * DAY } }) as FlowDefinition;
+    const result = await fc.check(followsTheModel(uncapped), { numRuns: 300 });
+    expect(result.failed).toBe(true);
   });
 });
 
