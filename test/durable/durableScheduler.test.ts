@@ -143,4 +143,45 @@ describe('durable deadlines', () => {
     expect(world.store.ids()).toEqual([live.flowId]);
     expect(abandoned.flowId).not.toBe(live.flowId);
   });
+
+  it('should report a store that cannot answer, and try again after a poll interval', async () => {
+    const world = createMemoryWorld({ seed: 9 });
+    const timers = new ManualTimers();
+    const errors: [string, unknown][] = [];
+    let broken = true;
+    const store = {
+      due: (now: number, limit: number) => (broken ? Promise.reject(new Error('database gone')) : world.store.due(now, limit)),
+      nextDeadlineAfter: (now: number) => world.store.nextDeadlineAfter(now),
+      withPendingEffects: (limit: number) => world.store.withPendingEffects(limit),
+      sweep: (a: number, b: number) => world.store.sweep(a, b),
+    };
+    const runtime = createRuntime(world, [registrationFlow(world)]);
+    const scheduler = new DurableScheduler({ runtime, store, clock: world.clock, timers, pollMs: 5_000, onError: (id, e) => errors.push([id, e]) });
+    expect(await scheduler.start()).toBe(0);
+    expect(errors).toEqual([['*', new Error('database gone')]]);
+    expect(timers.only().ms).toBe(5_000);
+    broken = false;
+    timers.only().run();
+    await scheduler.runPass();
+    expect(errors).toHaveLength(1);
+    scheduler.stop();
+  });
+
+  it('should count a wake another host won (stale write) as handled and report one that throws', async () => {
+    const world = createMemoryWorld({ seed: 10 });
+    const sent = await startRegistration(host(world).runtime);
+    world.clock.advanceTo(sent.nextDeadline! + 1);
+    const errors: unknown[] = [];
+    const base = createRuntime(world, [registrationFlow(world)]);
+    const stale: FlowRuntime = { ...base, tick: async () => ({ _tag: 'Left', left: { _tag: 'FlowError', code: 'stale_write', visibility: 'internal', message: 'moved' } }) as never };
+    const won = new DurableScheduler({ runtime: stale, store: world.store, clock: world.clock, timers: new ManualTimers(), onError: (_id, e) => errors.push(e) });
+    expect(await won.start()).toBe(1);
+    expect(errors).toEqual([]);
+    won.stop();
+    const throwing: FlowRuntime = { ...base, tick: () => Promise.reject(new Error('boom')) };
+    const lost = new DurableScheduler({ runtime: throwing, store: world.store, clock: world.clock, timers: new ManualTimers(), onError: (_id, e) => errors.push(e) });
+    expect(await lost.start()).toBe(0);
+    expect(errors).toEqual([new Error('boom')]);
+    lost.stop();
+  });
 });
