@@ -17,10 +17,11 @@ export default defineConfig({
       exclude: ['src/index.ts', 'src/ports/**', 'src/server/main.ts', 'src/server/index.ts'],
       reporter: ['text-summary', 'json-summary'],
       reportsDirectory: 'coverage',
-      // What the whole suite reaches (measured: branches 95.6%, lines 98.5%, statements 98.1%,
-      // functions 91.5%); a run with --coverage fails below. The uncovered branches left are mostly
-      // defensive narrowing inside machine actions that no event can reach.
-      thresholds: { branches: 95, lines: 98, statements: 97, functions: 90 },
+      // `npm test` runs with coverage, so these thresholds fail the build (issue 7 asks for 95%
+      // branches). Measured on the whole suite: branches 95.1%, lines 99.0%, statements 98.3%,
+      // functions 93.7%. The branches left are mostly defensive narrowing inside machine actions
+      // that no event can reach, and diagram-rendering corners.
+      thresholds: { branches: 95, lines: 98, statements: 97, functions: 92 },
     },
   },
 });
