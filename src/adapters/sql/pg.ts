@@ -22,6 +22,13 @@ export const openPostgres = (connection: string | pg.Pool): SqlClient => {
     transaction: async (work) => {
       const connection = await pool.connect();
       let broken: Error | undefined;
+      // node-postgres drops the pool's 'error' listener while a connection is checked out, so a
+      // connection that dies mid-transaction (failover, server restart) would end the process.
+      // The failing query rejects on its own; this only keeps the event from being unhandled.
+      const onError = (error: Error) => {
+        broken = error;
+      };
+      connection.on('error', onError);
       try {
         await connection.query('BEGIN');
         const scoped: SqlQueryable = { query: (text, params = []) => rowsOf(connection, text, params) };
@@ -37,6 +44,7 @@ export const openPostgres = (connection: string | pg.Pool): SqlClient => {
         }
         throw error;
       } finally {
+        connection.off('error', onError);
         connection.release(broken);
       }
     },
