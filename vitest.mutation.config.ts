@@ -19,6 +19,17 @@ export default mergeConfig(
         'test/diagrams.test.ts',
         'test/bench.test.ts',
         'test/paths.test.ts',
+        // Aimed at adapters and hosts (PostgreSQL, SMTP, HTTP, other runtimes): under mutation they
+        // would tie every run to those services and multiply its time.
+        'test/sql/**',
+        'test/server/**',
+        'test/messaging/**',
+        'test/anyRuntime/**',
+        'test/faults/restart.test.ts',
+        'test/faults/smtpFailure.test.ts',
+        'test/faults/twoInstances.test.ts',
+        'test/coverage/serve.test.ts',
+        'test/coverage/sqlEdges.test.ts',
       ],
     },
   }),

@@ -185,3 +185,33 @@ describe('parseEmail properties', () => {
     );
   });
 });
+
+describe('parseEmail refusals, exactly', () => {
+  const refusal = (message: string) => E.left({ _tag: 'FlowError', code: 'email_invalid', visibility: 'public', message, field: 'email' });
+
+  it('should say which part is wrong', () => {
+    expect(parseEmail(7)).toEqual(refusal('Enter one e-mail address.'));
+    expect(parseEmail('a b@example.com')).toEqual(refusal('Enter one e-mail address, without spaces or special characters.'));
+    expect(parseEmail('@example.com')).toEqual(refusal('Enter one e-mail address.'));
+    expect(parseEmail('a@b@example.com')).toEqual(refusal('Enter one e-mail address.'));
+    expect(parseEmail('example.com')).toEqual(refusal('Enter one e-mail address.'));
+    expect(parseEmail(`${'a'.repeat(65)}@example.com`)).toEqual(refusal('The part before @ is too long.'));
+    expect(parseEmail('a..b@example.com')).toEqual(refusal('The part before @ has characters that are not allowed.'));
+    expect(parseEmail('a@example')).toEqual(refusal('The part after @ is not a valid domain.'));
+    expect(parseEmail('a@example.c0m')).toEqual(refusal('The part after @ is not a valid domain.'));
+  });
+
+  it('should refuse 255 characters made of parts that are each fine', () => {
+    const domain190 = `${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(58)}.com`;
+    const address = `${'a'.repeat(64)}@${domain190}`;
+    expect(address).toHaveLength(255);
+    expect(parseEmail(address)).toEqual(refusal('The e-mail address is too long.'));
+  });
+
+  it('should refuse raw input over 1,024 characters even when it trims to an address', () => {
+    const padded = `${' '.repeat(1011)}a@example.com`;
+    expect(padded).toHaveLength(1024);
+    expect(parseEmail(padded)).toEqual(E.right('a@example.com'));
+    expect(parseEmail(` ${padded}`)).toEqual(refusal('Enter one e-mail address.'));
+  });
+});

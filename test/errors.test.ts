@@ -89,3 +89,12 @@ describe('toPublicView', () => {
     );
   });
 });
+
+describe('toPublicView, exactly', () => {
+  it('should leave out a field or a wait the error does not have', () => {
+    const view = toPublicView(flowError('code_invalid', 'The code is not correct.'));
+    expect(view).toEqual({ code: 'code_invalid', message: 'The code is not correct.' });
+    expect(Object.keys(view).sort()).toEqual(['code', 'message']);
+    expect(Object.keys(toPublicView(flowError('flow_locked', 'Later.', { field: 'code', retryAfterMs: 5 }))).sort()).toEqual(['code', 'field', 'message', 'retryAfterMs']);
+  });
+});

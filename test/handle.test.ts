@@ -147,3 +147,12 @@ describe('parseHandle properties', () => {
     );
   });
 });
+
+describe('parseHandle raw length', () => {
+  it('should refuse raw input over 256 characters even when it trims to a handle', () => {
+    const padded = `${' '.repeat(250)}alice1`;
+    expect(padded).toHaveLength(256);
+    expect(parseHandle(padded, DEFAULT_POLICY)).toEqual(E.right('alice1'));
+    expectRefused(` ${padded}`);
+  });
+});

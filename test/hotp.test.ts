@@ -115,3 +115,19 @@ describe('constantTimeEqual', () => {
     expect(constantTimeEqual('123456\u0000', '123456')).toBe(false);
   });
 });
+
+describe('HOTP and TOTP bounds, exactly', () => {
+  it('should take the largest 64-bit counter and refuse one more, saying why', () => {
+    expect(hotp(SEEDS.SHA1, (1n << 64n) - 1n)).toMatch(/^[0-9]{6}$/);
+    expect([...counterBytes((1n << 64n) - 1n)]).toEqual([255, 255, 255, 255, 255, 255, 255, 255]);
+    expect(() => counterBytes(1n << 64n)).toThrow(new RangeError('HOTP counter must be an integer from 0 to 2^64-1'));
+    expect(() => hotp(SEEDS.SHA1, 0, 11)).toThrow(new RangeError('HOTP digits must be an integer from 6 to 10'));
+  });
+
+  it('should refuse a period that is not a positive whole number of seconds, saying why', () => {
+    for (const period of [0, -30, 1.5, Number.NaN]) {
+      expect(() => totpStep(59_000, period), String(period)).toThrow(new RangeError('TOTP period must be a positive integer number of seconds'));
+    }
+    expect(totpStep(59_000, 1)).toBe(59);
+  });
+});

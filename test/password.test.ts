@@ -236,3 +236,23 @@ describe('commonPasswordBlocklist', () => {
     expect(E.isRight(checkPassword('correct horse battery staple', real))).toBe(true);
   });
 });
+
+describe('checkPassword refusals, exactly', () => {
+  const refusal = (code: string, message: string) => E.left({ _tag: 'FlowError', code, visibility: 'public', message, field: 'password' });
+
+  it('should say what is wrong, on field password', () => {
+    const withIds: PasswordContext = { ...ctx, phone: '+8613800138000' as Phone, handle: 'Alice_01' as Handle };
+    expect(checkPassword(42, ctx)).toEqual(refusal('invalid_input', 'The password must be text.'));
+    expect(checkPassword('ok\uD800 but broken', ctx)).toEqual(refusal('invalid_input', 'The password contains characters that cannot be stored.'));
+    expect(checkPassword('short', ctx)).toEqual(refusal('password_too_short', 'Use at least 8 characters.'));
+    expect(checkPassword('x'.repeat(129), ctx)).toEqual(refusal('password_too_long', 'Use at most 128 characters.'));
+    expect(checkPassword('Password', ctx)).toEqual(refusal('password_blocklisted', 'This password is too common. Choose another one.'));
+    expect(checkPassword('tea 13800138000', withIds)).toEqual(refusal('password_contains_identifier', 'The password must not contain your phone number or ID.'));
+  });
+
+  it('should call raw input beyond eight units a character too long before looking inside it', () => {
+    // 128 characters at most, so 1,024 UTF-16 units of raw input are still examined.
+    expect(checkPassword(`${'a'.repeat(1023)}\uD800`, ctx)).toEqual(refusal('invalid_input', 'The password contains characters that cannot be stored.'));
+    expect(checkPassword(`${'a'.repeat(1024)}\uD800`, ctx)).toEqual(refusal('password_too_long', 'Use at most 128 characters.'));
+  });
+});

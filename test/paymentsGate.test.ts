@@ -64,3 +64,9 @@ describe('canMakePayments', () => {
     );
   });
 });
+
+describe('canMakePayments without a hold', () => {
+  it('should not hold an account that has no hold, whatever the instant', () => {
+    for (const now of [-1_000, 0, NOW]) expect(canMakePayments(account({ realName: 'verified', sensitiveHoldUntil: null }), now)).toEqual({ allowed: true });
+  });
+});

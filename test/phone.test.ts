@@ -227,3 +227,70 @@ describe('parsePhone properties', () => {
     );
   });
 });
+
+describe('parsePhone edges', () => {
+  const INVALID = 'Enter a valid phone number with its country calling code.';
+
+  it('should refuse separators other than spaces, brackets, dots and hyphens, which the library would take', () => {
+    for (const raw of ['+86/138/0013/8000', '+86[138]00138000']) {
+      expect(parsePhone(raw, DEFAULT_POLICY), raw).toEqual(E.left(expect.objectContaining({ code: 'phone_invalid', message: INVALID })));
+    }
+  });
+
+  it('should refuse input longer than 64 characters, even when it trims to a number', () => {
+    expect(parsePhone(CN_MOBILE.padEnd(64, ' '), DEFAULT_POLICY)).toEqual(E.right(CN_MOBILE));
+    expect(codeOf(parsePhone(CN_MOBILE.padEnd(65, ' '), DEFAULT_POLICY))).toBe('phone_invalid');
+  });
+
+  it('should refuse even a full international number when the default region is unusable', () => {
+    for (const region of ['ZZ', 'x86', '86x', '0', '1CN', 'CNX']) {
+      expect(codeOf(parsePhone(CN_MOBILE, DEFAULT_POLICY, region)), region).toBe('phone_invalid');
+    }
+  });
+
+  it('should forgive spaces around the default region', () => {
+    expect(parsePhone('13800138000', DEFAULT_POLICY, ' cn ')).toEqual(E.right(CN_MOBILE));
+    expect(parsePhone('13800138000', DEFAULT_POLICY, ' +86 ')).toEqual(E.right(CN_MOBILE));
+  });
+
+  it('should give each refusal its exact public message on field phone', () => {
+    expect(parsePhone(US_NUMBER, DEFAULT_POLICY)).toEqual(
+      E.left({
+        _tag: 'FlowError',
+        code: 'phone_region_not_allowed',
+        visibility: 'public',
+        message: 'Phone numbers from this region are not supported.',
+        field: 'phone',
+      }),
+    );
+    expect(parsePhone(CN_FIXED_LINE, DEFAULT_POLICY)).toEqual(
+      E.left({ _tag: 'FlowError', code: 'phone_invalid', visibility: 'public', message: 'Enter a mobile phone number that can receive text messages.', field: 'phone' }),
+    );
+    expect(parsePhone('+86', DEFAULT_POLICY)).toEqual(E.left({ _tag: 'FlowError', code: 'phone_invalid', visibility: 'public', message: INVALID, field: 'phone' }));
+  });
+});
+
+describe('Phone codec edges', () => {
+  it('should refuse a valid number that is not written in E.164', () => {
+    expect(Phone.is('+86 138 0013 8000')).toBe(false);
+    expect(Phone.is('008613800138000')).toBe(false);
+    expect(Phone.is('not a number')).toBe(false);
+    expect(Phone.is(CN_MOBILE)).toBe(true);
+  });
+});
+
+describe('phone helpers on numbers the library cannot read', () => {
+  // Stored numbers decode only when valid, but the helpers must not throw if the metadata moved on.
+  const unassigned = '+999123456' as Phone;
+
+  it('should give no region, the digits after the plus, and a mask without calling code', () => {
+    expect(phoneRegion(unassigned)).toBeUndefined();
+    expect(phoneNationalDigits(unassigned)).toBe('999123456');
+    expect(maskPhone(unassigned)).toBe('+9****3456');
+  });
+
+  it('should keep at most half of a short national number visible', () => {
+    // Iceland: seven-digit national numbers.
+    expect(maskPhone('+3546111234' as Phone)).toBe('+354 ****234');
+  });
+});

@@ -382,3 +382,192 @@ describe('makePolicy over arbitrary overrides', () => {
     );
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// every rule, at its edge: the exact field and reason a host reads in the refusal
+// ---------------------------------------------------------------------------------------------
+
+const refusal = (overrides: unknown): string => {
+  const error = left(makePolicy(untyped(overrides)));
+  expect(error.code).toBe('policy_invalid');
+  return error.message;
+};
+
+const accepted = (overrides: unknown): Policy => right(makePolicy(untyped(overrides)));
+
+const because = (field: string, why: string): string => `Policy field ${field} ${why}.`;
+
+describe('makePolicy refusal messages', () => {
+  it('should say what shape was expected', () => {
+    expect(refusal({ code: 5 })).toBe(because('code', 'must be an object'));
+    expect(refusal({ code: { ttlMs: 'soon' } })).toBe(because('code.ttlMs', 'must be a number'));
+    expect(refusal({ phone: { mobileOnly: 1 } })).toBe(because('phone.mobileOnly', 'must be a boolean'));
+    expect(refusal({ code: { bogus: 1 } })).toBe(because('code.bogus', 'is not a policy field'));
+    expect(refusal({ sends: { windows: 5 } })).toBe(because('sends.windows', 'must be a list'));
+    expect(refusal({ phone: { allowedRegions: 'CN' } })).toBe(because('phone.allowedRegions', 'must be a list'));
+    expect(refusal({ sends: { windows: [7] } })).toBe(because('sends.windows.0', 'must be an object'));
+    expect(refusal({ sends: { windows: [{ limit: 5 }] } })).toBe(because('sends.windows.0.windowMs', 'is required'));
+    // eslint-disable-next-line no-sparse-arrays
+    expect(refusal({ phone: { allowedRegions: ['CN', , 'HK'] } })).toBe(because('phone.allowedRegions.1', 'must be a string'));
+  });
+
+  it('should treat a field given as undefined as not given', () => {
+    expect(accepted({ code: { ttlMs: undefined }, sends: undefined })).toEqual(DEFAULT_POLICY);
+  });
+
+  const positiveFields = [
+    'code.ttlMs',
+    'code.emailLinkTtlMs',
+    'code.maxWrongPerCode',
+    'code.flowLockMs',
+    'realName.providerTimeoutMs',
+    'realName.maxSubmissions',
+    'friends.windowMs',
+    'friends.disputeWaitMs',
+    'review.agentActionMs',
+    'review.userResponseMs',
+    'review.disputeWindowMs',
+    'review.evidenceRetentionMs',
+    'totp.periodSeconds',
+    'totp.backupCodes',
+    'totp.enrollmentTtlMs',
+    'flowMaxLifetimeMs',
+  ];
+
+  it('should refuse zero in every field that must be positive, naming that field', () => {
+    for (const field of positiveFields) {
+      const overrides: Record<string, unknown> = {};
+      setPath(overrides, field, 0);
+      expect(refusal(overrides), field).toBe(because(field, 'must be a positive integer'));
+    }
+  });
+
+  it('should refuse zero wrong tries per flow, zero friends and a zero-length password or handle', () => {
+    expect(refusal({ code: { maxWrongPerCode: 0, maxWrongPerFlow: 0 } })).toBe(because('code.maxWrongPerCode', 'must be a positive integer'));
+    expect(refusal({ code: { maxWrongPerFlow: 0 } })).toBe(because('code.maxWrongPerFlow', 'must be a positive integer'));
+    expect(refusal({ friends: { required: 0 } })).toBe(because('friends.required', 'must be a positive integer'));
+    expect(refusal({ friends: { minNominated: 0, required: 0 } })).toBe(because('friends.required', 'must be a positive integer'));
+    expect(refusal({ friends: { minNominated: 0 } })).toBe(because('friends.minNominated', 'must be a positive integer'));
+    expect(refusal({ password: { minLength: 0 } })).toBe(because('password.minLength', 'must be a positive integer'));
+    expect(refusal({ password: { maxLength: 0 } })).toBe(because('password.maxLength', 'must be a positive integer'));
+    expect(refusal({ handle: { minLength: 0 } })).toBe(because('handle.minLength', 'must be a positive integer'));
+  });
+
+  const nonNegativeFields = [
+    'friends.minFriendshipMs',
+    'friends.vouchCooldownMs',
+    'friends.maxReplacements',
+    'review.maxInfoRequests',
+    'recovery.sensitiveHoldMs',
+    'totp.skewSteps',
+    'sends.cooldownMs',
+    'accountFailures.cooldownMs',
+    'handle.checks.cooldownMs',
+    'friends.nominations.cooldownMs',
+  ];
+
+  it('should accept zero and refuse negative or fractional numbers where zero is allowed', () => {
+    for (const field of nonNegativeFields) {
+      for (const bad of [-1, 0.5]) {
+        const overrides: Record<string, unknown> = {};
+        setPath(overrides, field, bad);
+        expect(refusal(overrides), `${field} = ${bad}`).toBe(because(field, 'must be a non-negative integer'));
+      }
+      const zero: Record<string, unknown> = {};
+      setPath(zero, field, 0);
+      expect(at(accepted(zero), field), field).toBe(0);
+    }
+  });
+
+  it('should name the rule that has no window', () => {
+    expect(refusal({ accountFailures: { windows: [] } })).toBe(because('accountFailures.windows', 'must have at least one window'));
+  });
+
+  it('should refuse a cooldown that keeps a window from filling, unless that window holds one event', () => {
+    expect(refusal({ friends: { nominations: { windows: [{ limit: 2, windowMs: DAY }], cooldownMs: DAY } } })).toBe(
+      because('friends.nominations.cooldownMs', 'must be shorter than window 0 or that window can never fill'),
+    );
+    expect(refusal({ friends: { nominations: { windows: [{ limit: 1, windowMs: HOUR }, { limit: 3, windowMs: DAY }], cooldownMs: DAY } } })).toBe(
+      because('friends.nominations.cooldownMs', 'must be shorter than window 1 or that window can never fill'),
+    );
+    const one = accepted({ friends: { nominations: { windows: [{ limit: 1, windowMs: DAY }], cooldownMs: 2 * DAY } } });
+    expect(one.friends.nominations).toEqual({ windows: [{ limit: 1, windowMs: DAY }], cooldownMs: 2 * DAY });
+    expect(accepted({ handle: { checks: { cooldownMs: 10 * MINUTE - 1 } } }).handle.checks.cooldownMs).toBe(10 * MINUTE - 1);
+  });
+
+  it('should keep code digits from 6 to 10', () => {
+    expect(accepted({ code: { digits: 10 } }).code.digits).toBe(10);
+    expect(accepted({ code: { digits: 6 } }).code.digits).toBe(6);
+    expect(refusal({ code: { digits: 11 } })).toBe(because('code.digits', 'must be an integer from 6 to 10'));
+    expect(refusal({ code: { digits: 6.5 } })).toBe(because('code.digits', 'must be an integer from 6 to 10'));
+  });
+
+  it('should explain the wrong-try and cooldown orderings', () => {
+    expect(refusal({ code: { maxWrongPerFlow: 4 } })).toBe(because('code.maxWrongPerFlow', 'must be at least code.maxWrongPerCode'));
+    expect(refusal({ sends: { cooldownMs: 10 * MINUTE } })).toBe(
+      because('sends.cooldownMs', 'must be shorter than code.ttlMs, or a code dies before a resend is allowed'),
+    );
+    expect(refusal({ friends: { required: 4 } })).toBe(because('friends.minNominated', 'must be at least friends.required'));
+  });
+
+  it('should hold password lengths to NIST: a minimum of at least 8, a maximum of at least 64 and the minimum', () => {
+    expect(refusal({ password: { minLength: 7 } })).toBe(because('password.minLength', 'must be at least 8 (NIST SP 800-63B-4)'));
+    expect(accepted({ password: { minLength: 8, maxLength: 64 } }).password).toEqual({ minLength: 8, maxLength: 64 });
+    expect(refusal({ password: { maxLength: 63 } })).toBe(because('password.maxLength', 'must be at least 64 and at least password.minLength'));
+    expect(refusal({ password: { minLength: 100, maxLength: 99 } })).toBe(because('password.maxLength', 'must be at least 64 and at least password.minLength'));
+    expect(accepted({ password: { minLength: 100, maxLength: 100 } }).password).toEqual({ minLength: 100, maxLength: 100 });
+  });
+
+  it('should keep the handle maximum an integer no shorter than the minimum', () => {
+    expect(accepted({ handle: { minLength: 6, maxLength: 6 } }).handle.maxLength).toBe(6);
+    for (const maxLength of [5, 6.5, Number.POSITIVE_INFINITY]) {
+      expect(refusal({ handle: { maxLength } }), String(maxLength)).toBe(because('handle.maxLength', 'must be an integer at least handle.minLength'));
+    }
+  });
+
+  it('should keep the nominated-friends maximum an integer no smaller than the minimum', () => {
+    expect(accepted({ friends: { maxNominated: 3 } }).friends.maxNominated).toBe(3);
+    for (const maxNominated of [2, 3.5]) {
+      expect(refusal({ friends: { maxNominated } }), String(maxNominated)).toBe(
+        because('friends.maxNominated', 'must be an integer at least friends.minNominated'),
+      );
+    }
+  });
+
+  it('should refuse a region list with any bad region, however many good ones', () => {
+    const why = 'must be a non-empty list of ISO 3166 alpha-2 regions that have phone numbers';
+    expect(refusal({ phone: { allowedRegions: ['CN', 'XX'] } })).toBe(because('phone.allowedRegions', why));
+    expect(refusal({ phone: { allowedRegions: ['XX', 'HK'] } })).toBe(because('phone.allowedRegions', why));
+  });
+
+  it('should keep TOTP at 6 or 8 digits and at most two steps of skew', () => {
+    expect(refusal({ totp: { digits: 7 } })).toBe(because('totp.digits', 'must be 6 or 8'));
+    expect(accepted({ totp: { skewSteps: 2 } }).totp.skewSteps).toBe(2);
+    expect(refusal({ totp: { skewSteps: 3 } })).toBe(because('totp.skewSteps', 'must be at most 2 (RFC 6238 §5.2 advises one step)'));
+  });
+
+  it('should want an issuer of 1 to 64 characters, not blank, without a colon', () => {
+    const why = because('totp.issuer', 'must be 1-64 characters without a colon');
+    expect(accepted({ totp: { issuer: 'x'.repeat(64) } }).totp.issuer).toHaveLength(64);
+    expect(accepted({ totp: { issuer: ' Tea House ' } }).totp.issuer).toBe(' Tea House ');
+    expect(refusal({ totp: { issuer: 'x'.repeat(65) } })).toBe(why);
+    expect(refusal({ totp: { issuer: '' } })).toBe(why);
+    expect(refusal({ totp: { issuer: '   ' } })).toBe(why);
+    expect(refusal({ totp: { issuer: 'Tea:House' } })).toBe(why);
+  });
+
+  it('should let a flow live exactly as long as its longest path, and not a millisecond less', () => {
+    const why = because('flowMaxLifetimeMs', 'must outlast the longest path (friend window plus dispute wait, review plus dispute window)');
+    // Friend window plus dispute wait.
+    expect(accepted({ flowMaxLifetimeMs: 30 * DAY, friends: { windowMs: 29 * DAY, disputeWaitMs: DAY } }).flowMaxLifetimeMs).toBe(30 * DAY);
+    expect(refusal({ flowMaxLifetimeMs: 30 * DAY, friends: { windowMs: 29 * DAY, disputeWaitMs: DAY + 1 } })).toBe(why);
+    expect(refusal({ friends: { windowMs: 20 * DAY, disputeWaitMs: 11 * DAY } })).toBe(why);
+    // Review plus its dispute window.
+    expect(accepted({ flowMaxLifetimeMs: 4 * DAY }).flowMaxLifetimeMs).toBe(4 * DAY);
+    expect(refusal({ flowMaxLifetimeMs: 4 * DAY - 1 })).toBe(why);
+    expect(refusal({ review: { agentActionMs: 20 * DAY, disputeWindowMs: 11 * DAY } })).toBe(why);
+    // The e-mail link.
+    expect(accepted({ code: { emailLinkTtlMs: 30 * DAY } }).code.emailLinkTtlMs).toBe(30 * DAY);
+    expect(refusal({ code: { emailLinkTtlMs: 30 * DAY + 1 } })).toBe(why);
+  });
+});

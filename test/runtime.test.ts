@@ -163,3 +163,30 @@ describe('runtime: idempotent starts', () => {
     expect(host.world.store.ids()).toHaveLength(2);
   });
 });
+
+describe('runtime: profiling', () => {
+  const PHASES = ['store.load', 'envelope.decode', 'context.decode', 'resolveState', 'event.decode', 'enrich', 'transition', 'observe', 'view', 'store.save', 'outbox'];
+
+  it('should time every phase with the profiler clock, and nothing else', async () => {
+    const world = testHost().world;
+    let clock = 0;
+    const recorded: [string, number][] = [];
+    const observed: string[] = [];
+    const runtime = createRuntime(world, [registrationFlow(world)], {
+      observe: (s) => observed.push(s.event),
+      profile: { now: () => (clock += 1), record: (phase, ms) => recorded.push([phase, ms]) },
+    });
+    const { flowId } = ok(await runtime.start('registration', {}));
+    ok(await runtime.send(flowId, { type: 'phone.submit', phone: PHONE }));
+    ok(await runtime.tick(flowId));
+    ok(await runtime.drain(flowId));
+    ok(await runtime.read(flowId));
+    expect([...new Set(recorded.map(([phase]) => phase))].sort()).toEqual([...PHASES].sort());
+    // Each span reads the profiler clock once at its start and once at its end, a few ticks apart.
+    for (const [phase, ms] of recorded) {
+      expect(ms, phase).toBeGreaterThan(0);
+      expect(ms, phase).toBeLessThan(20);
+    }
+    expect(observed.slice(0, 2)).toEqual(['xstate.init', 'phone.submit']);
+  });
+});

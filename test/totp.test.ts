@@ -194,3 +194,90 @@ describe('backup codes', () => {
     );
   });
 });
+
+describe('TOTP edges', () => {
+  it('should accept the code of step 0 at the epoch, where the window reaches below zero', () => {
+    expect(verifyTotp(secret, totpAt(secret, 0), 0, params, null)).toEqual({ ok: true, step: 0 });
+    expect(verifyTotp(secret, totpAt(secret, 29_999), 29_999, params, null)).toEqual({ ok: true, step: 0 });
+  });
+
+  it('should take the earliest step when two steps in the window share a code', () => {
+    // Found by search: this secret gives '911617' at steps 910737 and 910738.
+    const first = 910_737;
+    const now = (first + 1) * 30_000 + 15_000;
+    expect(totpAt(secret, first * 30_000)).toBe('911617');
+    expect(totpAt(secret, now)).toBe('911617');
+    expect(verifyTotp(secret, '911617', now, params, null)).toEqual({ ok: true, step: first });
+    // Once the earlier step is used, the same digits are still good for the later one.
+    expect(verifyTotp(secret, '911617', now, params, first)).toEqual({ ok: true, step: first + 1 });
+  });
+
+  it('should verify with the factor algorithm, not SHA1 regardless', () => {
+    const sha256 = { ...params, algorithm: 'SHA256' as const };
+    const code = totpAt(secret, NOW, { algorithm: 'SHA256' });
+    expect(code).not.toBe(at(NOW));
+    expect(verifyTotp(secret, code, NOW, sha256, null)).toEqual({ ok: true, step: Math.floor(NOW / 30_000) });
+    expect(verifyTotp(secret, at(NOW), NOW, sha256, null).ok).toBe(false);
+  });
+
+  it('should refuse, not throw, under parameters no factor can hold', () => {
+    expect(verifyTotp(secret, at(NOW), NOW, { ...params, periodSeconds: 0 }, null)).toEqual({ ok: false });
+    expect(verifyTotp(secret, '12345', NOW, { ...params, digits: 5 }, null)).toEqual({ ok: false });
+    for (const bad of [123456, null, undefined, ['123456'], { code: '123456' }]) {
+      expect(verifyTotp(secret, bad as unknown as string, NOW, params, null)).toEqual({ ok: false });
+    }
+  });
+
+  it('should say why too few random bytes are refused', () => {
+    expect(() => totpSecretFromBytes(new Uint8Array(19))).toThrow(new RangeError('A TOTP secret needs at least 20 random bytes'));
+    expect(() => backupCodeFromBytes(new Uint8Array(6))).toThrow(new RangeError('A backup code needs at least 7 random bytes'));
+  });
+
+  it('should keep a factor unchanged and give none when the code is wrong', () => {
+    const enrollment = startTotpEnrollment('totp/acct-1/1', NOW, params);
+    const wrong = at(NOW) === '000000' ? '111111' : '000000';
+    expect(confirmTotpEnrollment(enrollment, secret, wrong, NOW, 1)).toEqual(O.none);
+    const factor = confirmTotpEnrollment(enrollment, secret, at(NOW), NOW, 1);
+    if (O.isNone(factor)) return expect.fail('the current code should confirm');
+    expect(factor.value).toEqual({ ...enrollment, startedAt: undefined, enrolledAt: NOW, lastUsedStep: Math.floor(NOW / 30_000) });
+    expect(useTotpFactor(factor.value, secret, wrong, NOW + 30_000, 1)).toEqual({ ok: false, next: factor.value });
+  });
+});
+
+describe('TOTP records', () => {
+  const factor = { secretRef: 'r', enrolledAt: 0, algorithm: 'SHA1', digits: 6, periodSeconds: 30, lastUsedStep: null };
+
+  it('should hold digits and period as non-negative safe integers', () => {
+    expect(TotpFactor.is(factor)).toBe(true);
+    expect(TotpFactor.is({ ...factor, digits: 0 })).toBe(true);
+    for (const digits of [-1, 1.5, '6', Number.NaN, 2 ** 53]) {
+      expect(TotpFactor.is({ ...factor, digits }), String(digits)).toBe(false);
+      expect(TotpFactor.decode({ ...factor, periodSeconds: digits })._tag, String(digits)).toBe('Left');
+    }
+    expect(TotpFactor.decode({ ...factor, periodSeconds: 0 })._tag).toBe('Right');
+  });
+});
+
+describe('base32 edges', () => {
+  it('should forgive spaces anywhere, as people type secrets in groups', () => {
+    expect(base32Decode(' MZXW 6YTB OI ')).toEqual(O.some(new TextEncoder().encode('foobar')));
+  });
+
+  it('should drop only trailing padding', () => {
+    expect(base32Decode('MZXW6YTBOI======')).toEqual(O.some(new TextEncoder().encode('foobar')));
+    expect(base32Decode('MZXW6=YTBOI')).toEqual(O.none);
+  });
+
+  it('should refuse lengths that cannot end on a byte, even when the leftover bits are zero', () => {
+    for (const s of ['A', 'AAA', 'AAAAAA', 'AAAAAAAAA']) expect(base32Decode(s), s).toEqual(O.none);
+    expect(base32Decode('AA')).toEqual(O.some(new Uint8Array(1)));
+  });
+});
+
+describe('backup code edges', () => {
+  it('should refuse what is not a string or longer than 64 characters, however it normalises', () => {
+    expect(normaliseBackupCode(`7k2mq${' '.repeat(54)}x9d4c`)).toEqual(O.some('7k2mq-x9d4c'));
+    expect(normaliseBackupCode(`7k2mq${' '.repeat(55)}x9d4c`)).toEqual(O.none);
+    for (const bad of [1234567890, null, ['7k2mq-x9d4c']]) expect(normaliseBackupCode(bad as unknown as string)).toEqual(O.none);
+  });
+});

@@ -12,6 +12,7 @@ import {
   codeToFlowError,
   deriveCode,
   deriveLinkToken,
+  base64url,
   encodeFields,
   issueCode,
 } from '../src/domain/verificationCode.ts';
@@ -400,6 +401,88 @@ describe('checkCode over arbitrary sessions', () => {
           }
         },
       ),
+    );
+  });
+});
+
+describe('verification code edges', () => {
+  const fresh = (): CodeState => issueCode(undefined, binding, T0, TTL);
+
+  it('should read a NaN clock as expired', () => {
+    const s = fresh();
+    expect(check(s, codeOf(s), Number.NaN)).toEqual({ outcome: 'expired', next: s });
+  });
+
+  it('should accept only a string, not an object that reads like the code', () => {
+    const s = fresh();
+    // eslint-disable-next-line no-new-wrappers
+    const boxed = new String(codeOf(s)) as unknown as string;
+    expect(check(s, boxed, T0).outcome).toBe('wrong');
+    const link = { ...s, binding: { ...binding, purpose: 'recovery.email' as const } };
+    const token = deriveLinkToken(hostKey, link.binding, link.counter);
+    const asLink = (submitted: string) =>
+      checkCode(link, { hostKey, submitted, now: T0, expected: { ...expected, purpose: 'recovery.email' }, policy: DEFAULT_POLICY, kind: 'link' });
+    expect(asLink(token).outcome).toBe('accepted');
+    // eslint-disable-next-line no-new-wrappers
+    expect(asLink(new String(token) as unknown as string).outcome).toBe('wrong');
+  });
+
+  it('should derive with a host key of exactly 128 bits and say why a shorter one is refused', () => {
+    expect(deriveCode(new Uint8Array(16).fill(9), binding, 0, 6)).toMatch(/^[0-9]{6}$/);
+    expect(() => deriveCode(new Uint8Array(15), binding, 0, 6)).toThrow(new RangeError('The host code key must be at least 16 bytes'));
+  });
+
+  it('should prefix each field with its UTF-8 length, four bytes big-endian', () => {
+    expect([...encodeFields(['ab', '', 'é'])]).toEqual([0, 0, 0, 2, 97, 98, 0, 0, 0, 0, 0, 0, 0, 2, 0xc3, 0xa9]);
+    expect([...encodeFields(['x'.repeat(258)]).subarray(0, 4)]).toEqual([0, 0, 1, 2]);
+  });
+
+  it('should give each refusal its exact public message', () => {
+    expect(codeToFlowError('wrong').message).toBe('The code is not correct.');
+    expect(codeToFlowError('stale').message).toBe('The code is not correct.');
+    expect(codeToFlowError('expired').message).toBe('The code has expired; ask for a new one.');
+    expect(codeToFlowError('used').message).toBe('The code has already been used.');
+    expect(codeToFlowError('exhausted').message).toBe('Too many wrong tries for this code; ask for a new one.');
+    expect(codeToFlowError('flow_exhausted')).toEqual({
+      _tag: 'FlowError',
+      code: 'flow_locked',
+      visibility: 'public',
+      message: 'Too many wrong tries; try again later.',
+      field: 'code',
+    });
+    expect('retryAfterMs' in codeToFlowError('flow_exhausted')).toBe(false);
+  });
+
+  it('should check the numbers of a stored state', () => {
+    const s = fresh();
+    expect(CodeState.is(s)).toBe(true);
+    expect(CodeState.is({ ...s, counter: 0, wrongForCode: 0 })).toBe(true);
+    for (const bad of [-1, 1.5, '1', Number.NaN, 2 ** 53]) {
+      expect(CodeState.is({ ...s, counter: bad }), `counter ${String(bad)}`).toBe(false);
+      expect(CodeState.is({ ...s, binding: { ...binding, epoch: bad } }), `epoch ${String(bad)}`).toBe(false);
+    }
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, '5', null]) {
+      expect(CodeState.is({ ...s, issuedAt: bad }), `issuedAt ${String(bad)}`).toBe(false);
+      expect(E.isLeft(CodeState.decode({ ...s, expiresAt: bad })), `expiresAt ${String(bad)}`).toBe(true);
+    }
+    expect(CodeState.is({ ...s, issuedAt: -1.5 })).toBe(true);
+    expect(CodeState.decode({ ...s, expiresAt: -1.5 })).toEqual(E.right({ ...s, expiresAt: -1.5 }));
+  });
+});
+
+describe('base64url', () => {
+  it('should match the RFC 4648 §10 vectors in the URL alphabet, without padding', () => {
+    const vectors = ['', 'Zg', 'Zm8', 'Zm9v', 'Zm9vYg', 'Zm9vYmE', 'Zm9vYmFy'];
+    vectors.forEach((encoded, i) => expect(base64url(new TextEncoder().encode('foobar'.slice(0, i)))).toBe(encoded));
+    expect(base64url(new Uint8Array([0xfb, 0xff, 0xbf]))).toBe('-_-_');
+    expect(base64url(new Uint8Array([0, 0, 1, 0xff]))).toBe('AAAB_w');
+  });
+
+  it('should agree with Node on any bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
+        expect(base64url(bytes)).toBe(Buffer.from(bytes).toString('base64url'));
+      }),
     );
   });
 });

@@ -39,7 +39,8 @@ export const eventCodec = <M extends Record<string, t.Props>>(name: string, memb
   const typeCodec = io.type({ type: io.keyof(Object.fromEntries(Object.keys(members).map((k) => [k, null])) as Record<string, null>) });
   return new io.Type<Out, unknown, unknown>(
     name,
-    (u): u is Out => typeCodec.is(u) && (bodies[(u as { type: string }).type]?.is(u) ?? false),
+    // A type the tag codec knows always has a body.
+    (u): u is Out => typeCodec.is(u) && (bodies[(u as { type: string }).type] as t.Mixed).is(u),
     (u, context) => {
       const tagged = typeCodec.validate(u, context);
       if (tagged._tag === 'Left') return tagged;

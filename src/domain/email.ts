@@ -86,10 +86,9 @@ const invalid = (message: string): FlowError => flowError('email_invalid', messa
 
 const isMailDomain = (domain: string): boolean => {
   const labels = domain.split('.');
-  const top = labels[labels.length - 1];
+  const top = domain.slice(domain.lastIndexOf('.') + 1);
   return (
     labels.length >= 2 &&
-    top !== undefined &&
     TOP_LABEL.test(top) &&
     labels.every((label) => LABEL.test(label) && (!RESERVED_LABEL.test(label) || label.startsWith('xn--')))
   );

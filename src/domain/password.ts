@@ -106,10 +106,10 @@ const isBlocklisted = (folded: string, blocklist: PasswordBlocklist): boolean =>
   blocklist.has(folded) || blocklist.has(folded.replace(/\s/gu, ''));
 
 const containsIdentifier = (folded: string, ctx: PasswordContext): boolean => {
-  const needles = [
-    ...(ctx.phone === undefined ? [] : [phoneNationalDigits(ctx.phone), ctx.phone.slice(1)]),
-    ...(ctx.handle === undefined ? [] : [handleKey(ctx.handle)]),
-  ].filter((needle) => needle !== '');
+  // The national digits end the E.164 digits, so a password holding either holds them.
+  const needles: string[] = [];
+  if (ctx.phone !== undefined) needles.push(phoneNationalDigits(ctx.phone));
+  if (ctx.handle !== undefined) needles.push(handleKey(ctx.handle));
   const haystacks = [folded, folded.replace(SEPARATORS, '')];
   return needles.some((needle) => haystacks.some((haystack) => haystack.includes(needle)));
 };

@@ -10,7 +10,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { type CountryCode, type NumberType, type PhoneNumber, type PhoneNumberType, isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { type CountryCode, type NumberType, type PhoneNumber, isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { type FlowError, flowError } from './errors.ts';
 import type { Policy } from './policy.ts';
 
@@ -43,9 +43,7 @@ const MAX_RAW_LENGTH = 64;
  */
 const PHONE_TEXT = /^\+?[0-9 ().-]+$/;
 
-const E164 = /^\+[1-9][0-9]{1,14}$/;
-
-const MOBILE_TYPES: ReadonlySet<PhoneNumberType> = new Set<PhoneNumberType>(['MOBILE', 'FIXED_LINE_OR_MOBILE']);
+const MOBILE_TYPES: ReadonlySet<NumberType> = new Set<NumberType>(['MOBILE', 'FIXED_LINE_OR_MOBILE']);
 
 type ParseOptions = { readonly defaultCountry?: CountryCode; readonly defaultCallingCode?: string; readonly extract: false };
 
@@ -78,7 +76,7 @@ export const parsePhone = (raw: unknown, policy: Policy, defaultRegion?: string)
   if (region === undefined || !policy.phone.allowedRegions.includes(region)) {
     return E.left(flowError('phone_region_not_allowed', 'Phone numbers from this region are not supported.', { field: 'phone' }));
   }
-  if (policy.phone.mobileOnly && !isMobileType(parsed.getType())) {
+  if (policy.phone.mobileOnly && !MOBILE_TYPES.has(parsed.getType())) {
     return E.left(invalid('Enter a mobile phone number that can receive text messages.'));
   }
   return E.right(parsed.number as Phone);
@@ -89,11 +87,9 @@ const invalid = (message = 'Enter a valid phone number with its country calling 
 
 const parseOptions = (defaultRegion: string | undefined): ParseOptions | undefined => {
   if (defaultRegion === undefined) return { extract: false };
-  const region = defaultRegion.trim();
-  if (/^[A-Za-z]{2}$/.test(region)) {
-    const upper = region.toUpperCase();
-    return isSupportedCountry(upper) ? { defaultCountry: upper, extract: false } : undefined;
-  }
+  // The library's regions are all ISO alpha-2 codes, so anything else is read as a calling code.
+  const region = defaultRegion.trim().toUpperCase();
+  if (isSupportedCountry(region)) return { defaultCountry: region, extract: false };
   const callingCode = /^\+?([1-9][0-9]{0,2})$/.exec(region)?.[1];
   return callingCode === undefined ? undefined : { defaultCallingCode: callingCode, extract: false };
 };
@@ -111,13 +107,11 @@ const safeParse = (text: string, options: ParseOptions = { extract: false }): Ph
 // refinements
 // ---------------------------------------------------------------------------------------------
 
+// The library's `number` is always E.164, so equality with it is the format check.
 const isCanonicalE164 = (s: string): boolean => {
-  if (!E164.test(s)) return false;
   const parsed = safeParse(s);
   return parsed !== undefined && parsed.number === s && parsed.isValid();
 };
-
-const isMobileType = (type: NumberType): boolean => type !== undefined && MOBILE_TYPES.has(type);
 
 // ---------------------------------------------------------------------------------------------
 // utils

@@ -200,9 +200,9 @@ const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === 'obj
 const mergeInto = (base: unknown, override: unknown, path: string): E.Either<FlowError, unknown> => {
   if (override === undefined) return E.right(base);
   if (Array.isArray(base)) return replaceList(base, override, path);
-  if (typeof base === 'object' && base !== null) {
+  if (isRecord(base)) {
     if (!isRecord(override)) return E.left(invalid(path, 'must be an object'));
-    const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+    const out: Record<string, unknown> = { ...base };
     for (const [key, value] of Object.entries(override)) {
       const at = path === '' ? key : `${path}.${key}`;
       // Own fields only: `toString` or `__proto__` are not policy fields.

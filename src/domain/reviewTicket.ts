@@ -33,13 +33,10 @@ export const EVIDENCE_LIMITS = {
 } as const;
 
 /** A string of at most `max` UTF-16 units; the name says the limit, so a decode error does too. */
-export const boundedString = (max: number): t.Type<string, string, unknown> =>
-  new t.Type<string, string, unknown>(
-    `string (at most ${max} characters)`,
-    (u): u is string => typeof u === 'string' && u.length <= max,
-    (u, c) => (typeof u === 'string' && u.length <= max ? t.success(u) : t.failure(u, c)),
-    t.identity,
-  );
+export const boundedString = (max: number): t.Type<string, string, unknown> => {
+  const is = (u: unknown): u is string => typeof u === 'string' && u.length <= max;
+  return new t.Type<string, string, unknown>(`string (at most ${max} characters)`, is, (u, c) => (is(u) ? t.success(u) : t.failure(u, c)), t.identity);
+};
 
 /** A list of at most `maxItems` bounded strings. */
 export const boundedList = (maxItems: number, maxLength: number): t.Type<readonly string[], readonly string[], unknown> => {

@@ -27,10 +27,12 @@ import type { Instant } from './time.ts';
 // model
 // ---------------------------------------------------------------------------------------------
 
+const isNonNegativeInteger = (u: unknown): u is number => Number.isSafeInteger(u) && (u as number) >= 0;
+
 const NonNegativeInteger = new t.Type<number, number, unknown>(
   'NonNegativeInteger',
-  (u): u is number => typeof u === 'number' && Number.isSafeInteger(u) && u >= 0,
-  (u, c) => (typeof u === 'number' && Number.isSafeInteger(u) && u >= 0 ? t.success(u) : t.failure(u, c)),
+  isNonNegativeInteger,
+  (u, c) => (isNonNegativeInteger(u) ? t.success(u) : t.failure(u, c)),
   (n) => n,
 );
 
@@ -71,7 +73,7 @@ export type TotpVerifyParams = Pick<Policy['totp'], 'periodSeconds' | 'digits' |
 
 export interface TotpVerification {
   readonly ok: boolean;
-  /** The step the code matched: the caller stores it as the new `lastUsedStep`. */
+  /** The step the code matched, present exactly when ok: the caller stores it as the new `lastUsedStep`. */
   readonly step?: number;
 }
 
@@ -133,7 +135,7 @@ export const confirmTotpEnrollment = (
   skewSteps: number,
 ): O.Option<TotpFactor> => {
   const result = verifyTotp(secret, submitted, now, { ...enrollment, skewSteps }, null);
-  return result.ok && result.step !== undefined
+  return result.step !== undefined
     ? O.some({
         secretRef: enrollment.secretRef,
         enrolledAt: now,
@@ -159,7 +161,7 @@ export const useTotpFactor = (
   skewSteps: number,
 ): { readonly ok: boolean; readonly next: TotpFactor } => {
   const result = verifyTotp(secret, submitted, now, { ...factor, skewSteps }, factor.lastUsedStep);
-  return result.ok && result.step !== undefined
+  return result.step !== undefined
     ? { ok: true, next: { ...factor, lastUsedStep: result.step } }
     : { ok: false, next: factor };
 };
@@ -229,8 +231,11 @@ export const verifyTotp = (
   params: TotpVerifyParams,
   lastUsedStep: number | null,
 ): TotpVerification => {
-  const code = typeof submitted === 'string' ? submitted.replace(/\s/g, '') : '';
-  if (code.length !== params.digits || !/^[0-9]+$/.test(code)) return { ok: false };
+  if (typeof submitted !== 'string') return { ok: false };
+  const code = submitted.replace(/\s/g, '');
+  // Only a candidate can match, so this check changes no answer: it keeps hostile lengths from
+  // costing a comparison per step.
+  if (code.length !== params.digits) return { ok: false };
   let current: number;
   try {
     current = totpStep(now, params.periodSeconds);

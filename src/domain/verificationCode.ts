@@ -31,24 +31,29 @@ import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { type FlowError, flowError } from './errors.ts';
 import { constantTimeEqual, counterBytes, hotp } from './hotp.ts';
 import type { Policy } from './policy.ts';
-import { hasPassed, type Duration, type Instant } from './time.ts';
+import type { Duration, Instant } from './time.ts';
 
 // ---------------------------------------------------------------------------------------------
 // model
 // ---------------------------------------------------------------------------------------------
 
 // Kept as a number at runtime rather than a branded t.Int, so states stay plain JSON literals.
+const isNonNegativeInteger = (u: unknown): u is number => Number.isSafeInteger(u) && (u as number) >= 0;
+
 const NonNegativeInteger = new t.Type<number, number, unknown>(
   'NonNegativeInteger',
-  (u): u is number => typeof u === 'number' && Number.isSafeInteger(u) && u >= 0,
-  (u, c) => (typeof u === 'number' && Number.isSafeInteger(u) && u >= 0 ? t.success(u) : t.failure(u, c)),
+  isNonNegativeInteger,
+  (u, c) => (isNonNegativeInteger(u) ? t.success(u) : t.failure(u, c)),
   (n) => n,
 );
 
+// Number.isFinite is false for anything that is not a number.
+const isFiniteNumber = (u: unknown): u is number => Number.isFinite(u);
+
 const FiniteNumber = new t.Type<number, number, unknown>(
   'FiniteNumber',
-  (u): u is number => typeof u === 'number' && Number.isFinite(u),
-  (u, c) => (typeof u === 'number' && Number.isFinite(u) ? t.success(u) : t.failure(u, c)),
+  isFiniteNumber,
+  (u, c) => (isFiniteNumber(u) ? t.success(u) : t.failure(u, c)),
   (n) => n,
 );
 
@@ -191,8 +196,8 @@ export const issueCode = (
 export const checkCode = (state: CodeState, check: CodeCheck): { outcome: CodeOutcome; next: CodeState } => {
   const { now, policy, expected } = check;
   if (state.used) return { outcome: 'used', next: state };
-  // The second test catches a NaN clock, which must not read as "not yet expired".
-  if (hasPassed(state.expiresAt, now) || !(now < state.expiresAt)) return { outcome: 'expired', next: state };
+  // Not "before expiry" rather than hasPassed: a NaN clock must read as expired, not as in time.
+  if (!(now < state.expiresAt)) return { outcome: 'expired', next: state };
   if (state.wrongForFlow >= policy.code.maxWrongPerFlow) return { outcome: 'flow_exhausted', next: state };
   if (state.wrongForCode >= policy.code.maxWrongPerCode) return { outcome: 'exhausted', next: state };
   const wrong = { ...state, wrongForCode: state.wrongForCode + 1, wrongForFlow: state.wrongForFlow + 1 };
@@ -220,11 +225,7 @@ export const codeToFlowError = (outcome: Exclude<CodeOutcome, 'accepted'>, retry
     case 'exhausted':
       return flowError('code_attempts_exhausted', 'Too many wrong tries for this code; ask for a new one.', { field });
     case 'flow_exhausted':
-      return flowError(
-        'flow_locked',
-        'Too many wrong tries; try again later.',
-        retryAfterMs === undefined ? { field } : { field, retryAfterMs },
-      );
+      return flowError('flow_locked', 'Too many wrong tries; try again later.', { field, retryAfterMs });
   }
 };
 
@@ -238,17 +239,18 @@ const bindingMatches = (binding: CodeBinding, expected: CodeCheck['expected']): 
   binding.flowId === expected.flowId && binding.purpose === expected.purpose && binding.epoch === expected.epoch;
 
 const matches = (state: CodeState, check: CodeCheck): boolean => {
-  const submitted = typeof check.submitted === 'string' ? check.submitted : '';
-  if (submitted.length > MAX_SUBMITTED_LENGTH) return false;
+  const { submitted } = check;
+  if (typeof submitted !== 'string' || submitted.length > MAX_SUBMITTED_LENGTH) return false;
+  let derived: string;
   try {
-    const derived =
+    derived =
       check.kind === 'link'
         ? deriveLinkToken(check.hostKey, state.binding, state.counter)
         : deriveCode(check.hostKey, state.binding, state.counter, check.policy.code.digits);
-    return constantTimeEqual(submitted, derived);
   } catch {
     return false;
   }
+  return constantTimeEqual(submitted, derived);
 };
 
 // ---------------------------------------------------------------------------------------------

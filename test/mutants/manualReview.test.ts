@@ -1,0 +1,175 @@
+/**
+ * Manual review, step by step: what each step asks of the host (tickets, audit entries,
+ * messages, code deliveries, resets, bindings) and what the person and the agent are told. Each
+ * scenario's trace is kept in a snapshot; test/manualReview.test.ts states the rules in words.
+ */
+import * as O from 'fp-ts/lib/Option.js';
+import { describe, expect, it } from 'vitest';
+import type { Account, AccountId } from '../../src/domain/account.ts';
+import { totpAt } from '../../src/domain/hotp.ts';
+import { DAY, HOUR } from '../../src/domain/time.ts';
+import { confirmTotpEnrollment, startTotpEnrollment } from '../../src/domain/totp.ts';
+import type { HostSession, StepResult } from '../../src/runtime/runtime.ts';
+import { MemoryMessenger } from '../../src/adapters/memory/messenger.ts';
+import { seedAccount } from '../support/accounts.ts';
+import { tracingHost, type TracingHost } from './trace.ts';
+
+const PHONE = '+8613800138000';
+const EMAIL = 'wang@example.com';
+const NEW_PASSWORD = 'a brand new long passphrase';
+const AGENT: HostSession = { actor: 'agent-7', sessionId: 'agent-session-7', role: 'agent' };
+const EVIDENCE = {
+  type: 'evidence.submit',
+  nickname: 'Xiaoming',
+  team: 'Hangzhou sales',
+  frequentContacts: ['Li Lei'],
+  contactEmail: 'xiaoming.new@example.net',
+};
+
+const flowIdOf = (result: StepResult): string => {
+  if (result._tag === 'Left') throw new Error(result.left.message);
+  return result.right.flowId;
+};
+
+const scenario = async (host: TracingHost, named: Record<string, string> = { handle: 'wang_xiaoming' }) => {
+  const { runtime, answer } = host;
+  const flowId = flowIdOf(answer('start', await runtime.start('manualReview', {})));
+  const send = async (label: string, event: Record<string, unknown>, session?: HostSession) => answer(label, await runtime.send(flowId, event, session));
+  const tickAt = async (label: string, at: number) => {
+    host.world.clock.advanceTo(at);
+    return answer(label, await runtime.tick(flowId));
+  };
+  await send('account', { type: 'account.submit', ...named });
+  await send('evidence', EVIDENCE);
+  return { flowId, send, tickAt };
+};
+
+const ownerOf = (host: TracingHost, account: Account): HostSession => {
+  const session = host.world.sessions.signIn(account.id, account.securityEpoch, host.world.clock.now(), 'iPad', 'Shanghai');
+  return { actor: account.id, sessionId: session.id };
+};
+
+const enrollTotp = async (host: TracingHost, accountId: AccountId): Promise<void> => {
+  const secretRef = `test/${accountId}`;
+  const secret = host.world.secondFactors.secretFor(secretRef);
+  const at = host.world.clock.now() - 120_000;
+  const factor = confirmTotpEnrollment(startTotpEnrollment(secretRef, at, host.world.policy.totp), secret, totpAt(secret, at), at, 1);
+  if (O.isNone(factor)) throw new Error('could not enroll');
+  await host.world.secondFactors.enroll(accountId, { factor: factor.value, backupCodeHashes: [] }, 'seed');
+};
+
+const textsOf = (host: TracingHost) => host.world.messenger.sent.map((m) => `${m.message.to}: ${m.message.text}`);
+
+describe('manual review traces', () => {
+  it('should approve after a question, reset the second factor, take a password and bind a replacement phone', async () => {
+    const host = tracingHost();
+    const account = await seedAccount(host.world, { email: EMAIL });
+    await enrollTotp(host, account.id);
+    const { send, tickAt } = await scenario(host);
+    host.world.clock.advanceBy(HOUR);
+    await send('ask', { type: 'review.askMore', question: 'Which city last spring?' }, AGENT);
+    host.world.clock.advanceBy(HOUR);
+    await send('answer', { type: 'evidence.answer', answer: 'Suzhou.' });
+    const approved = await send('approve', { type: 'review.approve', resetSecondFactor: true }, AGENT);
+    const windowEndsAt = approved._tag === 'Right' ? (approved.right.view['passwordAllowedAt'] as number) : 0;
+    await tickAt('window', windowEndsAt);
+    await send('password', { type: 'password.submit', password: NEW_PASSWORD });
+    await send('done', { type: 'security.done' });
+    await send('wrong channel code', { type: 'code.submit', code: '000000' });
+    await send('phone', { type: 'channel.submit', kind: 'phone', value: '+8613900139000' });
+    await send('resend too soon', { type: 'code.resend' });
+    const code = host.world.messenger.lastCodeTo('+8613900139000') ?? '';
+    await send('wrong code', { type: 'code.submit', code: code === '000000' ? '111111' : '000000' });
+    await send('code', { type: 'code.submit', code });
+    await tickAt('retention', host.world.clock.now() + 31 * DAY);
+    expect(host.trace()).toMatchSnapshot();
+    expect(textsOf(host)).toMatchSnapshot();
+    expect(host.world.audit.entries).toMatchSnapshot();
+    expect(host.world.supportQueue.all().map((t) => ({ ...t, ticketId: 'flow#1' }))).toMatchSnapshot();
+  });
+
+  it('should reject, time out, abandon and purge, telling the account nothing', async () => {
+    const host = tracingHost();
+    await seedAccount(host.world, { email: EMAIL });
+    const rejected = await scenario(host);
+    await rejected.send('reject', { type: 'review.reject', reason: 'The contacts do not match.' }, AGENT);
+    const timedOut = await scenario(host);
+    await timedOut.tickAt('agent silent', host.world.clock.now() + 3 * DAY);
+    const abandoned = await scenario(host, { email: EMAIL });
+    await abandoned.send('ask', { type: 'review.askMore', question: 'Your team lead?' }, AGENT);
+    await abandoned.tickAt('person silent', host.world.clock.now() + 7 * DAY);
+    await abandoned.tickAt('retention', host.world.clock.now() + 30 * DAY);
+    expect(host.trace()).toMatchSnapshot();
+    expect(host.world.audit.entries).toMatchSnapshot();
+    expect(host.world.messenger.sent).toEqual([]);
+  });
+
+  it('should let the owner stop an approved review and a person withdraw one, and refuse what is not allowed', async () => {
+    const host = tracingHost();
+    const account = await seedAccount(host.world, { email: EMAIL });
+    const stopped = await scenario(host);
+    await stopped.send('not agent', { type: 'review.approve', resetSecondFactor: false });
+    await stopped.send('approve', { type: 'review.approve', resetSecondFactor: false }, AGENT);
+    host.world.clock.advanceBy(2 * HOUR);
+    await stopped.send('anonymous stop', { type: 'owner.stop' });
+    await stopped.send('owner stop', { type: 'owner.stop' }, ownerOf(host, account));
+    const withdrawn = await scenario(host, { phone: PHONE });
+    await withdrawn.send('withdraw', { type: 'flow.cancel' });
+    const unknown = await scenario(host, { phone: '+8613600136000' });
+    await unknown.send('approve unknown', { type: 'review.approve', resetSecondFactor: false }, AGENT);
+    for (let i = 0; i < host.world.policy.review.maxInfoRequests; i++) {
+      await unknown.send(`ask ${i}`, { type: 'review.askMore', question: `Question ${i}?` }, AGENT);
+      await unknown.send(`answer ${i}`, { type: 'evidence.answer', answer: `Answer ${i}.` });
+    }
+    await unknown.send('one more', { type: 'review.askMore', question: 'One more?' }, AGENT);
+    const early = tracingHost();
+    const { flowId } = { flowId: flowIdOf(early.answer('start', await early.runtime.start('manualReview', {}))) };
+    early.answer('account', await early.runtime.send(flowId, { type: 'account.submit', handle: 'nobody_here' }));
+    early.answer('cancel before evidence', await early.runtime.send(flowId, { type: 'flow.cancel' }));
+    expect(host.trace()).toMatchSnapshot();
+    expect(early.trace()).toMatchSnapshot();
+    expect(host.world.audit.entries).toMatchSnapshot();
+    expect(textsOf(host)).toMatchSnapshot();
+  });
+
+  it('should lapse after the window without a password, and refuse a reset once the account moved on', async () => {
+    const host = tracingHost();
+    const account = await seedAccount(host.world, { email: EMAIL });
+    await enrollTotp(host, account.id);
+    const lapsed = await scenario(host);
+    const approved = await lapsed.send('approve', { type: 'review.approve', resetSecondFactor: false }, AGENT);
+    const windowEndsAt = approved._tag === 'Right' ? (approved.right.view['passwordAllowedAt'] as number) : 0;
+    await lapsed.tickAt('window', windowEndsAt);
+    await lapsed.tickAt('person silent', windowEndsAt + 7 * DAY);
+    const moved = await scenario(host);
+    const approvedAgain = await moved.send('approve with reset', { type: 'review.approve', resetSecondFactor: true }, AGENT);
+    host.world.directory.bumpEpoch(account.id);
+    await moved.tickAt('window', approvedAgain._tag === 'Right' ? (approvedAgain.right.view['passwordAllowedAt'] as number) : 0);
+    expect(host.trace()).toMatchSnapshot();
+    expect(host.world.audit.entries).toMatchSnapshot();
+  });
+
+  it('should ask for another channel when the new one is taken, and note failed and refused deliveries', async () => {
+    // The first message to the unreachable address fails for good.
+    const unreachable = 'nobody@unreachable.example';
+    const host = tracingHost({
+      messenger: new MemoryMessenger((message) => (message.to === unreachable ? { ok: false, reason: 'unreachable', retryable: false } : undefined)),
+    });
+    await seedAccount(host.world, { email: EMAIL });
+    await seedAccount(host.world, { phone: '+8613700137000', handle: 'li_lei_01' });
+    const { send, tickAt } = await scenario(host);
+    const approved = await send('approve', { type: 'review.approve', resetSecondFactor: false }, AGENT);
+    await tickAt('window', approved._tag === 'Right' ? (approved.right.view['passwordAllowedAt'] as number) : 0);
+    await send('password', { type: 'password.submit', password: NEW_PASSWORD });
+    await send('done', { type: 'security.done' });
+    await send('taken phone', { type: 'channel.submit', kind: 'phone', value: '+8613700137000' });
+    await send('taken code', { type: 'code.submit', code: host.world.messenger.lastCodeTo('+8613700137000') ?? '' });
+    host.world.clock.advanceBy(host.world.policy.sends.cooldownMs);
+    await send('unreachable e-mail', { type: 'channel.submit', kind: 'email', value: unreachable });
+    host.world.clock.advanceBy(host.world.policy.sends.cooldownMs);
+    await send('e-mail', { type: 'channel.submit', kind: 'email', value: 'xiaoming.new@example.net' });
+    await send('e-mail code', { type: 'code.submit', code: host.world.messenger.lastCodeTo('xiaoming.new@example.net') ?? '' });
+    expect(host.trace()).toMatchSnapshot();
+    expect(textsOf(host)).toMatchSnapshot();
+  });
+});
