@@ -1,5 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
+import { MemoryFlowStore } from '../src/adapters/memory/flowStore.ts';
 import { MemoryMessenger } from '../src/adapters/memory/messenger.ts';
 import { registrationFlow } from '../src/flows/registration.ts';
 import { createRuntime } from '../src/runtime/runtime.ts';
@@ -188,5 +189,99 @@ describe('runtime: profiling', () => {
       expect(ms, phase).toBeLessThan(20);
     }
     expect(observed.slice(0, 2)).toEqual(['xstate.init', 'phone.submit']);
+  });
+});
+
+describe('runtime: refusals, exactly', () => {
+  class CountingStore extends MemoryFlowStore {
+    loads: string[] = [];
+    failLoad = false;
+    failReplace = false;
+    refuseInsert = false;
+    override async load(flowId: string): Promise<unknown> {
+      this.loads.push(flowId);
+      if (this.failLoad) throw new Error('disk on fire');
+      return super.load(flowId);
+    }
+    override async replace(...args: Parameters<MemoryFlowStore['replace']>): Promise<boolean> {
+      if (this.failReplace) throw new Error('disk full');
+      return super.replace(...args);
+    }
+    override async insert(...args: Parameters<MemoryFlowStore['insert']>): Promise<boolean> {
+      return this.refuseInsert ? false : super.insert(...args);
+    }
+  }
+
+  const error = (code: string, message: string, field?: string, visibility: 'public' | 'internal' = 'internal') => ({
+    _tag: 'FlowError',
+    code,
+    visibility,
+    message,
+    ...(field === undefined ? {} : { field }),
+  });
+
+  it('should refuse a flow id that cannot be one without asking the store, and ask it up to 128 characters', async () => {
+    const store = new CountingStore();
+    const { runtime } = testHost({ store });
+    const notFound = { code: 'flow_not_found', message: 'No such flow.', field: 'flowId' };
+    for (const flowId of ['', 'x'.repeat(129), 42 as unknown as string]) expect(fail(await runtime.read(flowId))).toMatchObject(notFound);
+    expect(store.loads).toEqual([]);
+    expect(fail(await runtime.read('x'.repeat(128)))).toMatchObject(notFound);
+    expect(store.loads).toEqual(['x'.repeat(128)]);
+  });
+
+  it('should name each way a stored flow cannot be used', async () => {
+    const store = new CountingStore();
+    const host = testHost({ store });
+    const { flowId } = ok(await host.runtime.start('registration', {}));
+    const envelope = JSON.parse(host.world.store.raw(flowId) as string);
+    const rewrite = (change: Record<string, unknown>) => host.world.store.overwriteRaw(flowId, JSON.stringify({ ...envelope, ...change }));
+    const read = async () => fail(await host.runtime.read(flowId));
+
+    rewrite({ machine: 'm'.repeat(70) });
+    expect(await read()).toEqual(error('envelope_mismatch', `The stored flow belongs to machine "${'m'.repeat(64)}", which this host does not run.`, 'machine'));
+    rewrite({ machineVersion: 99 });
+    expect(await read()).toEqual(error('envelope_mismatch', `The stored flow was written by registration v99; this host runs v${envelope.machineVersion}.`, 'machineVersion'));
+    rewrite({ snapshot: { ...envelope.snapshot, status: 'done' } });
+    expect(await read()).toEqual(error('snapshot_corrupt', 'The stored status does not match the stored state.', 'snapshot.status'));
+    rewrite({ snapshot: { ...envelope.snapshot, value: 'noSuchState' } });
+    expect(await read()).toEqual(error('snapshot_corrupt', 'The stored state does not exist in this machine.', 'snapshot.value'));
+    rewrite({});
+    store.failLoad = true;
+    expect(await read()).toEqual(error('port_failure', 'The flow store could not be read.'));
+    store.failLoad = false;
+    store.failReplace = true;
+    expect(fail(await host.runtime.send(flowId, { type: 'phone.submit', phone: PHONE }))).toEqual(error('port_failure', 'The flow store could not be written.'));
+    store.failReplace = false;
+    store.refuseInsert = true;
+    expect(fail(await host.runtime.start('registration', {}))).toEqual(error('flow_exists', 'A flow with this id already exists.'));
+  });
+
+  it('should name the flow it does not know, quoting at most 64 characters of a name', async () => {
+    const { runtime } = testHost();
+    expect(fail(await runtime.start('n'.repeat(70), {}))).toEqual(error('invalid_input', `There is no flow named "${'n'.repeat(64)}".`, 'flow', 'public'));
+    expect(fail(await runtime.start(Object.create(null) as string, {}))).toEqual(error('invalid_input', 'The flow name must be a string.', 'flow', 'public'));
+  });
+
+  it('should say an event is not possible now, and that a finished flow takes none', async () => {
+    const host = testHost();
+    const { flowId } = ok(await host.runtime.start('registration', {}));
+    expect(fail(await host.runtime.send(flowId, { type: 'code.resend' }))).toEqual(error('event_not_accepted', '"code.resend" is not possible in this step.', 'type', 'public'));
+    ok(await host.runtime.send(flowId, { type: 'flow.cancel' }));
+    expect(fail(await host.runtime.send(flowId, { type: 'flow.cancel' }))).toEqual(error('flow_finished', 'This flow has already ended.', undefined, 'public'));
+  });
+
+  it('should say a lookup failed and that nothing changed or was created', async () => {
+    const host = testHost();
+    const { flowId } = ok(await host.runtime.start('registration', {}));
+    host.world.blockedNumbers.isBlocked = async () => {
+      throw new Error('lookup down');
+    };
+    expect(fail(await host.runtime.send(flowId, { type: 'phone.submit', phone: PHONE }))).toEqual(error('port_failure', 'A lookup needed for this step failed; nothing changed.'));
+    host.world.directory.get = async () => {
+      throw new Error('directory down');
+    };
+    const session = { actor: 'acct-1', sessionId: 'sess-1' };
+    expect(fail(await host.runtime.start('realName', {}, session))).toEqual(error('port_failure', 'A lookup needed to start this flow failed; nothing was created.'));
   });
 });

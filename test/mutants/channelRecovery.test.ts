@@ -4,6 +4,7 @@
  * in snapshots; test/smsRecovery.test.ts and test/emailRecovery.test.ts state the rules in words.
  */
 import { describe, expect, it } from 'vitest';
+import { MemoryMessenger } from '../../src/adapters/memory/messenger.ts';
 import { MINUTE } from '../../src/domain/time.ts';
 import { lastLinkTokenTo, OLD_PASSWORD, seedAccount } from '../support/accounts.ts';
 import { enrollTotp } from '../support/friends.ts';
@@ -59,6 +60,21 @@ describe('SMS recovery traces', () => {
     host.world.directory.deactivate(account.id);
     await gone.send('code for a deactivated account', { type: 'code.submit', code: host.world.messenger.lastCodeTo(PHONE) ?? '' });
     await gone.send('cancel', { type: 'flow.cancel' });
+    expect(host.trace()).toMatchSnapshot();
+    expect(deliveries(host)).toMatchSnapshot();
+  });
+});
+
+describe('notices that do not go out', () => {
+  it('should write down every notice a channel could not take, with the address masked', async () => {
+    const host = tracingHost({
+      messenger: new MemoryMessenger((message) => (message.to === EMAIL ? { ok: false, reason: 'rejected', retryable: true } : undefined)),
+    });
+    await seedAccount(host.world, { email: EMAIL });
+    const flow = await startTraced(host, 'smsRecovery');
+    await flow.send('phone', { type: 'channel.submit', channel: PHONE });
+    await flow.send('code', { type: 'code.submit', code: host.world.messenger.lastCodeTo(PHONE) ?? '' });
+    await flow.send('password', { type: 'password.submit', password: NEW_PASSWORD });
     expect(host.trace()).toMatchSnapshot();
     expect(deliveries(host)).toMatchSnapshot();
   });

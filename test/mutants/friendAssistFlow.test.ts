@@ -9,7 +9,7 @@ import { vouchKey, vouchRule } from '../../src/domain/friendAssist.ts';
 import { DAY, HOUR } from '../../src/domain/time.ts';
 import { seedAccount } from '../support/accounts.ts';
 import { enrollTotp, NEW_PASSWORD, OWNER_HANDLE, seedFriends, sessionOf } from '../support/friends.ts';
-import { tracingHost, type TracingHost } from './trace.ts';
+import { deliveries, tracingHost, type TracingHost } from './trace.ts';
 
 const begin = async (host: TracingHost, account = OWNER_HANDLE, nominees?: readonly string[]) => {
   const started = host.answer('start', await host.runtime.start('friendAssist', {}));
@@ -30,11 +30,6 @@ const begin = async (host: TracingHost, account = OWNER_HANDLE, nominees?: reado
 
 const handles = (accounts: readonly Account[]): string[] => accounts.map((a) => a.handle);
 
-const effectsOf = (host: TracingHost) => ({
-  audit: host.world.audit.entries,
-  inApp: host.world.inApp.delivered.map((d) => ({ to: d.to, notice: d.notice })),
-  messages: host.world.messenger.sent.map((m) => `${m.message.to}: ${m.message.text}`),
-});
 
 describe('friend-assisted recovery traces', () => {
   it('should count three friends, wait out the dispute, ask for the second factor and harden the account', async () => {
@@ -59,7 +54,7 @@ describe('friend-assisted recovery traces', () => {
     await flow.send('password', { type: 'password.submit', password: NEW_PASSWORD });
     await flow.send('done', { type: 'security.done' });
     expect(host.trace()).toMatchSnapshot();
-    expect(effectsOf(host)).toMatchSnapshot();
+    expect(deliveries(host)).toMatchSnapshot();
     expect(host.world.budgets.spent(vouchKey(a.id))).toHaveLength(1);
   });
 
@@ -78,7 +73,7 @@ describe('friend-assisted recovery traces', () => {
     const lapsed = await begin(host, OWNER_HANDLE);
     await lapsed.tickAt('lifetime', host.world.clock.now() + host.world.policy.flowMaxLifetimeMs);
     expect(host.trace()).toMatchSnapshot();
-    expect(effectsOf(host)).toMatchSnapshot();
+    expect(deliveries(host)).toMatchSnapshot();
   });
 
   it('should fail at the window end without a quorum, after a late confirmation and ineligible friends', async () => {
@@ -101,7 +96,7 @@ describe('friend-assisted recovery traces', () => {
     await flow.send('replace late', { type: 'friends.replace', old: b.handle, new: 'friend_00' });
     await flow.tickAt('window over', t0 + world.policy.friends.windowMs);
     expect(host.trace()).toMatchSnapshot();
-    expect(effectsOf(host)).toMatchSnapshot();
+    expect(deliveries(host)).toMatchSnapshot();
   });
 
   it('should answer an unknown account like a known one, budget nominations and refuse bad nominations', async () => {
@@ -115,6 +110,38 @@ describe('friend-assisted recovery traces', () => {
     await self.send('the account itself', { type: 'friends.nominate', handles: [OWNER_HANDLE, 'friend_00', 'friend_01'] });
     for (let i = 0; i < 3; i++) await begin(host, OWNER_HANDLE, ['friend_00', 'friend_01', 'friend_02']);
     expect(host.trace()).toMatchSnapshot();
-    expect(effectsOf(host)).toMatchSnapshot();
+    expect(deliveries(host)).toMatchSnapshot();
+  });
+
+  it('should hear a friend during the dispute wait, lock on wrong second factors, and refuse a recovery the account moved past', async () => {
+    const host = tracingHost();
+    const { owner, friends } = await seedFriends(host.world, 5);
+    if (owner === undefined) throw new Error('no owner');
+    const [a, b, c, d, e] = friends as [Account, Account, Account, Account, Account];
+    const app = await enrollTotp(host.world, owner.id);
+    const locked = await begin(host, OWNER_HANDLE, handles([a, b, c, d, e]));
+    for (const [label, friend] of [['a', a], ['b', b], ['c', c]] as const) await locked.asFriend(`${label} confirms`, friend, 'friend.confirm');
+    await locked.asFriend('d confirms in the wait', d, 'friend.confirm');
+    await locked.tickAt('dispute over', host.world.clock.now() + DAY);
+    for (let i = 0; i < 10; i++) await locked.send(`wrong factor ${i}`, { type: 'secondFactor.submit', code: app() === '000000' ? '111111' : '000000' });
+
+    const refusedInWait = await begin(host, OWNER_HANDLE, handles([a, b, c, d, e]));
+    for (const friend of [a, b, c]) await refusedInWait.asFriend('confirms', friend, 'friend.confirm');
+    await refusedInWait.asFriend('e refuses (a, b and c vouched already)', e, 'friend.refuse');
+
+    const moved = tracingHost();
+    const scene = await seedFriends(moved.world, 3);
+    if (scene.owner === undefined) throw new Error('no owner');
+    const flow = await begin(moved, OWNER_HANDLE, handles(scene.friends));
+    for (const friend of scene.friends) await flow.asFriend('confirms', friend, 'friend.confirm');
+    await flow.tickAt('dispute over', moved.world.clock.now() + DAY);
+    moved.world.directory.bumpEpoch(scene.owner.id);
+    await flow.send('password after the account moved', { type: 'password.submit', password: NEW_PASSWORD });
+    await flow.asFriend('refusal after the password', scene.friends[0] as Account, 'friend.refuse');
+    expect(host.trace()).toMatchSnapshot();
+    expect(deliveries(host)).toMatchSnapshot();
+    expect(moved.trace()).toMatchSnapshot();
+    expect(deliveries(moved)).toMatchSnapshot();
   });
 });
+

@@ -12,7 +12,7 @@ import { confirmTotpEnrollment, startTotpEnrollment } from '../../src/domain/tot
 import type { HostSession, StepResult } from '../../src/runtime/runtime.ts';
 import { MemoryMessenger } from '../../src/adapters/memory/messenger.ts';
 import { seedAccount } from '../support/accounts.ts';
-import { tracingHost, type TracingHost } from './trace.ts';
+import { deliveries, tracingHost, type TracingHost } from './trace.ts';
 
 const PHONE = '+8613800138000';
 const EMAIL = 'wang@example.com';
@@ -58,7 +58,6 @@ const enrollTotp = async (host: TracingHost, accountId: AccountId): Promise<void
   await host.world.secondFactors.enroll(accountId, { factor: factor.value, backupCodeHashes: [] }, 'seed');
 };
 
-const textsOf = (host: TracingHost) => host.world.messenger.sent.map((m) => `${m.message.to}: ${m.message.text}`);
 
 describe('manual review traces', () => {
   it('should approve after a question, reset the second factor, take a password and bind a replacement phone', async () => {
@@ -83,9 +82,8 @@ describe('manual review traces', () => {
     await send('code', { type: 'code.submit', code });
     await tickAt('retention', host.world.clock.now() + 31 * DAY);
     expect(host.trace()).toMatchSnapshot();
-    expect(textsOf(host)).toMatchSnapshot();
-    expect(host.world.audit.entries).toMatchSnapshot();
-    expect(host.world.supportQueue.all().map((t) => ({ ...t, ticketId: 'flow#1' }))).toMatchSnapshot();
+    expect(deliveries(host)).toMatchSnapshot();
+    expect(host.normalise(host.world.supportQueue.all())).toMatchSnapshot();
   });
 
   it('should reject, time out, abandon and purge, telling the account nothing', async () => {
@@ -100,7 +98,8 @@ describe('manual review traces', () => {
     await abandoned.tickAt('person silent', host.world.clock.now() + 7 * DAY);
     await abandoned.tickAt('retention', host.world.clock.now() + 30 * DAY);
     expect(host.trace()).toMatchSnapshot();
-    expect(host.world.audit.entries).toMatchSnapshot();
+    expect(deliveries(host)).toMatchSnapshot();
+    expect(host.normalise(host.world.supportQueue.all())).toMatchSnapshot();
     expect(host.world.messenger.sent).toEqual([]);
   });
 
@@ -128,8 +127,8 @@ describe('manual review traces', () => {
     early.answer('cancel before evidence', await early.runtime.send(flowId, { type: 'flow.cancel' }));
     expect(host.trace()).toMatchSnapshot();
     expect(early.trace()).toMatchSnapshot();
-    expect(host.world.audit.entries).toMatchSnapshot();
-    expect(textsOf(host)).toMatchSnapshot();
+    expect(deliveries(host)).toMatchSnapshot();
+    expect(host.normalise(host.world.supportQueue.all())).toMatchSnapshot();
   });
 
   it('should lapse after the window without a password, and refuse a reset once the account moved on', async () => {
@@ -146,7 +145,7 @@ describe('manual review traces', () => {
     host.world.directory.bumpEpoch(account.id);
     await moved.tickAt('window', approvedAgain._tag === 'Right' ? (approvedAgain.right.view['passwordAllowedAt'] as number) : 0);
     expect(host.trace()).toMatchSnapshot();
-    expect(host.world.audit.entries).toMatchSnapshot();
+    expect(deliveries(host)).toMatchSnapshot();
   });
 
   it('should ask for another channel when the new one is taken, and note failed and refused deliveries', async () => {
@@ -170,6 +169,83 @@ describe('manual review traces', () => {
     await send('e-mail', { type: 'channel.submit', kind: 'email', value: 'xiaoming.new@example.net' });
     await send('e-mail code', { type: 'code.submit', code: host.world.messenger.lastCodeTo('xiaoming.new@example.net') ?? '' });
     expect(host.trace()).toMatchSnapshot();
-    expect(textsOf(host)).toMatchSnapshot();
+    expect(deliveries(host)).toMatchSnapshot();
+  });
+
+  it('should take every other way out of each state: rejections and withdrawals late, lapses, locks and refused sends', async () => {
+    const host = tracingHost();
+    const account = await seedAccount(host.world, { email: EMAIL });
+    const owner = ownerOf(host, account);
+    const windowEnd = (r: StepResult): number => (r._tag === 'Right' ? (r.right.view['passwordAllowedAt'] as number) : 0);
+
+    const rejectedLate = await scenario(host);
+    await rejectedLate.send('ask', { type: 'review.askMore', question: 'Your team lead?' }, AGENT);
+    await rejectedLate.send('reject while asking', { type: 'review.reject', reason: 'No answer expected.' }, AGENT);
+    const withdrawnAsking = await scenario(host);
+    await withdrawnAsking.send('ask', { type: 'review.askMore', question: 'Your team lead?' }, AGENT);
+    await withdrawnAsking.send('withdraw while asked', { type: 'flow.cancel' });
+    const stoppedAsking = await scenario(host);
+    await stoppedAsking.send('ask', { type: 'review.askMore', question: 'Your team lead?' }, AGENT);
+    await stoppedAsking.send('owner stops while asked', { type: 'owner.stop' }, owner);
+    const approvedThenRejected = await scenario(host);
+    await approvedThenRejected.send('approve', { type: 'review.approve', resetSecondFactor: false }, AGENT);
+    await approvedThenRejected.send('dispute upheld', { type: 'review.reject', reason: 'Disputed by phone.' }, AGENT);
+    const withdrawnInWindow = await scenario(host);
+    await withdrawnInWindow.send('approve', { type: 'review.approve', resetSecondFactor: false }, AGENT);
+    await withdrawnInWindow.send('withdraw in window', { type: 'flow.cancel' });
+    const withdrawnAtPassword = await scenario(host);
+    const approved = await withdrawnAtPassword.send('approve', { type: 'review.approve', resetSecondFactor: false }, AGENT);
+    await withdrawnAtPassword.tickAt('window', windowEnd(approved));
+    await withdrawnAtPassword.send('withdraw at password', { type: 'flow.cancel' });
+
+    // Past the password: the binding is owed, and silence or a vanished account ends it.
+    let passwords = 0;
+    const toBinding = async () => {
+      const flow = await scenario(host);
+      const ok = await flow.send('approve', { type: 'review.approve', resetSecondFactor: false }, AGENT);
+      await flow.tickAt('window', windowEnd(ok));
+      // Each recovery needs a password the account did not have before.
+      await flow.send('password', { type: 'password.submit', password: `${NEW_PASSWORD} ${++passwords}` });
+      return flow;
+    };
+    const silentReview = await toBinding();
+    await silentReview.tickAt('silent at review', host.world.clock.now() + 7 * DAY);
+    const silentBinding = await toBinding();
+    await silentBinding.send('done', { type: 'security.done' });
+    await silentBinding.tickAt('silent at binding', host.world.clock.now() + 7 * DAY);
+    const sending = await toBinding();
+    await sending.send('done', { type: 'security.done' });
+    await sending.send('phone', { type: 'channel.submit', kind: 'phone', value: '+8613900139000' });
+    host.world.clock.advanceBy(host.world.policy.sends.cooldownMs);
+    await sending.send('resend', { type: 'code.resend' });
+    host.world.clock.advanceBy(host.world.policy.sends.cooldownMs);
+    await sending.send('typo fixed', { type: 'channel.submit', kind: 'phone', value: '+8613900139001' });
+    // Five sends an hour to one number: the sixth is refused by the send budget.
+    for (let i = 0; i < 5; i++) {
+      host.world.clock.advanceBy(host.world.policy.sends.cooldownMs);
+      await sending.send(`resend ${i}`, { type: 'code.resend' });
+    }
+    const locking = await toBinding();
+    await locking.send('done', { type: 'security.done' });
+    await locking.send('phone', { type: 'channel.submit', kind: 'phone', value: '+8613900139004' });
+    for (let i = 0; i < 10; i++) {
+      if (i === 5) {
+        host.world.clock.advanceBy(host.world.policy.sends.cooldownMs);
+        await locking.send('resend', { type: 'code.resend' });
+      }
+      const right = host.world.messenger.lastCodeTo('+8613900139004') ?? '';
+      await locking.send(`wrong ${i}`, { type: 'code.submit', code: right === '000000' ? '111111' : '000000' });
+    }
+    const lapsing = await toBinding();
+    await lapsing.send('done', { type: 'security.done' });
+    await lapsing.send('phone', { type: 'channel.submit', kind: 'phone', value: '+8613900139002' });
+    await lapsing.tickAt('silent with a code out', host.world.clock.now() + 7 * DAY);
+    const vanished = await toBinding();
+    await vanished.send('done', { type: 'security.done' });
+    host.world.directory.deactivate(account.id);
+    await vanished.send('phone for a gone account', { type: 'channel.submit', kind: 'phone', value: '+8613900139003' });
+    expect(host.trace()).toMatchSnapshot();
+    expect(deliveries(host)).toMatchSnapshot();
   });
 });
+

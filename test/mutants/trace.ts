@@ -5,7 +5,7 @@
  * key or deadline a flow asks for shows up as a diff (`npx vitest run -u` accepts one on purpose).
  *
  * Flow ids come from the seeded random source; they are written as `flow#1`, `flow#2`… in order of
- * appearance, so the trace says which flow an effect belongs to without depending on the bytes.
+ * creation, so the trace says which flow an effect belongs to without depending on the bytes.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { commonPasswordBlocklist } from '../../src/adapters/commonPasswords.ts';
@@ -20,7 +20,14 @@ import { totpEnrollmentFlow } from '../../src/flows/totpEnrollment.ts';
 import { createRuntime, type FlowRuntime, type HostSession, type StepResult } from '../../src/runtime/runtime.ts';
 
 export type TraceLine =
-  | { readonly step: string; readonly machine: string; readonly at: number; readonly state: unknown; readonly effects: readonly { readonly type: string; readonly params: unknown }[] }
+  | {
+      readonly step: string;
+      readonly machine: string;
+      readonly at: number;
+      readonly state: unknown;
+      readonly status: string;
+      readonly effects: readonly { readonly type: string; readonly params: unknown }[];
+    }
   | { readonly reply: string; readonly state?: unknown; readonly view?: unknown; readonly nextDeadline?: number | null; readonly pending?: number; readonly error?: unknown };
 
 export interface TracingHost {
@@ -28,8 +35,10 @@ export interface TracingHost {
   readonly runtime: FlowRuntime;
   /** Writes a caller's answer into the trace, under a label, and hands it back. */
   answer(label: string, result: StepResult): StepResult;
-  /** The trace so far, with flow ids replaced by their order of appearance. */
+  /** The trace so far, with flow ids replaced by their order of creation. */
   trace(): readonly TraceLine[];
+  /** Any value with flow ids replaced as in the trace. */
+  normalise<T>(value: T): T;
 }
 
 export const tracingHost = (options: MemoryWorldOptions = {}): TracingHost => {
@@ -38,7 +47,14 @@ export const tracingHost = (options: MemoryWorldOptions = {}): TracingHost => {
   const flows = [registrationFlow(world), realNameFlow(world), smsRecoveryFlow(world), emailRecoveryFlow(world), totpEnrollmentFlow(world), bindingFlow(world), manualReviewFlow(world), friendAssistFlow(world)];
   const runtime = createRuntime(world, flows, {
     observe: (s) =>
-      lines.push({ step: s.event, machine: s.machine, at: s.at, state: s.to.value, effects: s.effects.map((e) => ({ type: e.effect.type, params: e.effect.params })) }),
+      lines.push({
+        step: s.event,
+        machine: s.machine,
+        at: s.at,
+        state: s.to.value,
+        status: s.to.status,
+        effects: s.effects.map((e) => ({ type: e.effect.type, params: e.effect.params })),
+      }),
   });
   const answer = (label: string, result: StepResult): StepResult => {
     lines.push(
@@ -48,18 +64,16 @@ export const tracingHost = (options: MemoryWorldOptions = {}): TracingHost => {
     );
     return result;
   };
-  const trace = (): readonly TraceLine[] => {
-    const ids = new Map<string, string>();
-    for (const id of world.store.ids()) ids.set(id, '');
-    let text = JSON.stringify(lines);
-    // Longest first, so no id is replaced inside another.
-    const known = [...ids.keys()].sort((a, b) => text.indexOf(a) - text.indexOf(b));
-    known.forEach((id, i) => {
+  // Numbered in order of creation: the store lists flows as they were inserted.
+  const normalise = <T>(value: T): T => {
+    let text = JSON.stringify(value);
+    world.store.ids().forEach((id, i) => {
       text = text.split(id).join(`flow#${i + 1}`);
     });
-    return JSON.parse(text) as TraceLine[];
+    return JSON.parse(text) as T;
   };
-  return { world, runtime, answer, trace };
+  const trace = (): readonly TraceLine[] => normalise(lines);
+  return { world, runtime, answer, trace, normalise };
 };
 
 export interface TracedFlow {
@@ -85,8 +99,11 @@ export const startTraced = async (host: TracingHost, name: string, input: unknow
 };
 
 /** Everything the ports were asked to deliver or record, in order. */
-export const deliveries = (host: TracingHost) => ({
-  audit: host.world.audit.entries,
-  messages: host.world.messenger.sent.map((m) => `${m.message.channel} ${m.message.to}: ${'subject' in m.message ? `[${m.message.subject}] ` : ''}${m.message.text}`),
-  inApp: host.world.inApp.delivered.map((d) => ({ to: d.to, notice: d.notice })),
-});
+export const deliveries = (host: TracingHost) =>
+  host.normalise({
+    audit: host.world.audit.entries,
+    messages: host.world.messenger.sent.map(
+      (m) => `${m.idempotencyKey} ${m.message.channel} ${m.message.to}: ${'subject' in m.message ? `[${m.message.subject}] ` : ''}${m.message.text}`,
+    ),
+    inApp: host.world.inApp.delivered.map((d) => ({ key: d.idempotencyKey, to: d.to, notice: d.notice })),
+  });
