@@ -25,7 +25,7 @@ interface Scope {
   actions: EmittedAction[];
   taken: TakenTransition[] | null;
   /** The transitions the event itself selected (the first microstep), once a step asks for them. */
-  selected: readonly TransitionLike[] | null | undefined;
+  selected: readonly TransitionLike[] | null;
 }
 
 interface TransitionLike {
@@ -41,7 +41,7 @@ const scopeFor = (machine: AnyStateMachine): Scope => {
   const cached = scopes.get(machine);
   if (cached !== undefined) return cached;
   const self = createActor(machine);
-  const holder: Scope = { scope: undefined, actions: [], taken: null, selected: undefined };
+  const holder: Scope = { scope: undefined, actions: [], taken: null, selected: null };
   // xstate reports each microstep's transitions to inspectors; recording them (only when asked)
   // gives coverage by (source state, event, guard branch) without a second evaluation.
   self.system.inspect((inspection: { type: string; _transitions?: readonly TransitionLike[] }) => {
@@ -83,14 +83,12 @@ export function pureTransition(
   input?: unknown,
 ): [AnyMachineSnapshot, EmittedAction[]] {
   const holder = scopeFor(machine);
-  holder.actions = [];
-  try {
-    // `initialTransition()` would build a throwaway actor (and its system) for every flow started.
-    const next = snapshot === undefined || event === undefined ? machine.getInitialSnapshot(holder.scope as never, input) : machine.transition(snapshot, event as never, holder.scope as never);
-    return [next, holder.actions];
-  } finally {
-    holder.actions = [];
-  }
+  // A fresh list per call: the one handed back belongs to the caller from then on.
+  const actions: EmittedAction[] = [];
+  holder.actions = actions;
+  // `initialTransition()` would build a throwaway actor (and its system) for every flow started.
+  const next = snapshot === undefined ? machine.getInitialSnapshot(holder.scope as never, input) : machine.transition(snapshot, event as never, holder.scope as never);
+  return [next, actions];
 }
 
 export interface Step {
@@ -117,20 +115,6 @@ export const step = (machine: AnyStateMachine, snapshot: AnyMachineSnapshot, eve
     // Set by the inspector during the step; TypeScript cannot see that through the call.
     const selected = (holder.selected as readonly TransitionLike[] | null) ?? [];
     return { next, actions, taken, accepted: selected.some((t) => t.target !== undefined || t.actions.length > 0) };
-  } finally {
-    holder.taken = null;
-    holder.selected = undefined;
-  }
-};
-
-/** Like `pureTransition`, and also says which transitions the step took. */
-export const observedTransition = (machine: AnyStateMachine, snapshot: AnyMachineSnapshot, event: { readonly type: string }): [AnyMachineSnapshot, EmittedAction[], TakenTransition[]] => {
-  const holder = scopeFor(machine);
-  const taken: TakenTransition[] = [];
-  holder.taken = taken;
-  try {
-    const [next, actions] = pureTransition(machine, snapshot, event);
-    return [next, actions, taken];
   } finally {
     holder.taken = null;
   }
