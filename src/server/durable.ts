@@ -11,7 +11,7 @@ import { routeByChannel } from '../adapters/messaging/router.ts';
 import { httpWebhookSms } from '../adapters/messaging/sms.ts';
 import { smtpMessenger } from '../adapters/messaging/smtp.ts';
 import { cryptoRandom } from '../adapters/random.ts';
-import { createSqlPorts, FLOW_RETENTION, hostKey, openPglite, openPostgres, type SqlClient, sqlSentLog, sweepFlows } from '../adapters/sql/index.ts';
+import { createSqlPorts, FLOW_RETENTION, hostKey, openPglite, openPostgres, type SqlClient, sqlSentLog, sweepFlows, sweepIdempotency } from '../adapters/sql/index.ts';
 import { makePolicy, type Policy, type PolicyOverrides } from '../domain/policy.ts';
 import type { Instant } from '../domain/time.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -25,7 +25,7 @@ export interface DurableParts {
   /** What the durable scheduler asks after a restart. */
   readonly queries: FlowQueries;
   readonly policy: Policy;
-  /** Deletes what `FLOW_RETENTION` says is done with (flows, sent-log keys); returns how many. */
+  /** Deletes what `FLOW_RETENTION` and `IDEMPOTENCY_RETENTION_MS` say is done with (flows, sent-log keys, stored answers); returns how many. */
   sweep(now: Instant): Promise<number>;
   /** One line for the start-up banner: where the data lives and where messages go. */
   readonly describe: string;
@@ -131,7 +131,7 @@ export const openDurableParts = async (env: Env, options: { readonly devInbox: b
     },
     queries: sql.right.store,
     policy: policy.right.policy,
-    sweep: async (now) => (await sweepFlows(sql.right.store, policy.right.policy, now)) + (await sentLog.sweep(now - FLOW_RETENTION.finishedKeptMs)),
+    sweep: async (now) => (await sweepFlows(sql.right.store, policy.right.policy, now)) + (await sentLog.sweep(now - FLOW_RETENTION.finishedKeptMs)) + (await sweepIdempotency(client, now)),
     describe: `${where}; ${routes}`,
     close: async () => {
       smtp?.close();

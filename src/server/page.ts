@@ -178,6 +178,72 @@ void whoAmI();
 document.body.dataset.ready = 'true';
 `;
 
+/** What tells the two recovery sections apart; the rest of their forms is one. */
+interface RecoveryChannel {
+  readonly flow: 'smsRecovery' | 'emailRecovery';
+  /** Prefix of the section's element ids (the script finds `#mail-token` by it). */
+  readonly idPrefix: string;
+  readonly heading: string;
+  readonly channel: { readonly id: string; readonly label: string; readonly type: 'tel' | 'email'; readonly autocomplete: 'tel' | 'email' };
+  readonly codeLabel: string;
+  /** Forms only this channel has, shown between the code and the second factor. */
+  readonly afterCode: string;
+}
+
+const recoverySection = (r: RecoveryChannel): string => `<section data-flow="${r.flow}" aria-labelledby="${r.idPrefix}-h">
+<h2 id="${r.idPrefix}-h">${r.heading}</h2>
+<form data-when="start enteringChannel" data-event="channel.submit">
+<label for="${r.channel.id}">${r.channel.label}</label>
+<input id="${r.channel.id}" name="channel" type="${r.channel.type}" autocomplete="${r.channel.autocomplete}" required>
+<button>Send me a code</button>
+</form>
+<form data-when="awaitingCode codeExpired" data-event="code.submit" hidden>
+<label for="${r.idPrefix}-code">${r.codeLabel}</label>
+<input id="${r.idPrefix}-code" name="code" inputmode="numeric" autocomplete="one-time-code" required>
+<button>Confirm</button><button type="button" class="secondary" data-send="code.resend">Send a new code</button>
+</form>
+${r.afterCode}<form data-when="secondFactor" data-event="secondFactor.submit" hidden>
+<label for="${r.idPrefix}-2fa">Code from your authenticator app, or a backup code</label>
+<input id="${r.idPrefix}-2fa" name="code" autocomplete="one-time-code" required>
+<button>Confirm</button>
+</form>
+<form data-when="hardening.choosingPassword" data-event="password.submit" hidden>
+<label for="${r.idPrefix}-password">New password</label>
+<input id="${r.idPrefix}-password" name="password" type="password" autocomplete="new-password" required>
+<button>Set password</button>
+</form>
+<form data-when="hardening.reviewingSecurity" data-event="security.done" hidden>
+<p>Every other session was signed out and your bound channels were told.</p>
+<button>Finish</button>
+</form>
+<p class="out"></p>
+<button type="button" class="secondary" data-reset>Start over</button>
+</section>`;
+
+const SMS_RECOVERY: RecoveryChannel = {
+  flow: 'smsRecovery',
+  idPrefix: 'sms',
+  heading: 'Forgot your password? Recover by SMS',
+  channel: { id: 'sms-phone', label: 'Your bound mobile number', type: 'tel', autocomplete: 'tel' },
+  codeLabel: 'The code we texted you',
+  afterCode: '',
+};
+
+// The e-mailed link opens the flow at `linkOpened`; the script fills `#mail-token` from the link.
+const EMAIL_RECOVERY: RecoveryChannel = {
+  flow: 'emailRecovery',
+  idPrefix: 'mail',
+  heading: 'Recover by e-mail',
+  channel: { id: 'mail-address', label: 'Your bound e-mail address', type: 'email', autocomplete: 'email' },
+  codeLabel: 'The code in the e-mail',
+  afterCode: `<form data-when="linkOpened" data-event="link.confirm" hidden>
+<p>This link lets you set a new password.</p>
+<input type="hidden" name="token" id="mail-token">
+<button>Continue</button>
+</form>
+`,
+};
+
 const HTML = `<!doctype html>
 <html lang="en">
 <head>
@@ -217,70 +283,9 @@ const HTML = `<!doctype html>
 <button type="button" class="secondary" data-reset>Start over</button>
 </section>
 
-<section data-flow="smsRecovery" aria-labelledby="sms-h">
-<h2 id="sms-h">Forgot your password? Recover by SMS</h2>
-<form data-when="start enteringChannel" data-event="channel.submit">
-<label for="sms-phone">Your bound mobile number</label>
-<input id="sms-phone" name="channel" type="tel" autocomplete="tel" required>
-<button>Send me a code</button>
-</form>
-<form data-when="awaitingCode codeExpired" data-event="code.submit" hidden>
-<label for="sms-code">The code we texted you</label>
-<input id="sms-code" name="code" inputmode="numeric" autocomplete="one-time-code" required>
-<button>Confirm</button><button type="button" class="secondary" data-send="code.resend">Send a new code</button>
-</form>
-<form data-when="secondFactor" data-event="secondFactor.submit" hidden>
-<label for="sms-2fa">Code from your authenticator app, or a backup code</label>
-<input id="sms-2fa" name="code" autocomplete="one-time-code" required>
-<button>Confirm</button>
-</form>
-<form data-when="hardening.choosingPassword" data-event="password.submit" hidden>
-<label for="sms-password">New password</label>
-<input id="sms-password" name="password" type="password" autocomplete="new-password" required>
-<button>Set password</button>
-</form>
-<form data-when="hardening.reviewingSecurity" data-event="security.done" hidden>
-<p>Every other session was signed out and your bound channels were told.</p>
-<button>Finish</button>
-</form>
-<p class="out"></p>
-<button type="button" class="secondary" data-reset>Start over</button>
-</section>
+${recoverySection(SMS_RECOVERY)}
 
-<section data-flow="emailRecovery" aria-labelledby="mail-h">
-<h2 id="mail-h">Recover by e-mail</h2>
-<form data-when="start enteringChannel" data-event="channel.submit">
-<label for="mail-address">Your bound e-mail address</label>
-<input id="mail-address" name="channel" type="email" autocomplete="email" required>
-<button>Send me a code</button>
-</form>
-<form data-when="awaitingCode codeExpired" data-event="code.submit" hidden>
-<label for="mail-code">The code in the e-mail</label>
-<input id="mail-code" name="code" inputmode="numeric" autocomplete="one-time-code" required>
-<button>Confirm</button><button type="button" class="secondary" data-send="code.resend">Send a new code</button>
-</form>
-<form data-when="linkOpened" data-event="link.confirm" hidden>
-<p>This link lets you set a new password.</p>
-<input type="hidden" name="token" id="mail-token">
-<button>Continue</button>
-</form>
-<form data-when="secondFactor" data-event="secondFactor.submit" hidden>
-<label for="mail-2fa">Code from your authenticator app, or a backup code</label>
-<input id="mail-2fa" name="code" autocomplete="one-time-code" required>
-<button>Confirm</button>
-</form>
-<form data-when="hardening.choosingPassword" data-event="password.submit" hidden>
-<label for="mail-password">New password</label>
-<input id="mail-password" name="password" type="password" autocomplete="new-password" required>
-<button>Set password</button>
-</form>
-<form data-when="hardening.reviewingSecurity" data-event="security.done" hidden>
-<p>Every other session was signed out and your bound channels were told.</p>
-<button>Finish</button>
-</form>
-<p class="out"></p>
-<button type="button" class="secondary" data-reset>Start over</button>
-</section>
+${recoverySection(EMAIL_RECOVERY)}
 
 <section aria-labelledby="in-h">
 <h2 id="in-h">Sign in</h2>

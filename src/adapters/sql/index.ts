@@ -9,7 +9,10 @@
  * if (E.isLeft(sql)) throw new Error(sql.left.message);     // a newer schema than this code
  * const ports = { ...createMemoryWorld({ seed: 1 }), ...sql.right };
  * const runtime = createRuntime(ports, [registrationFlow(ports)]);
- * setInterval(() => sweepFlows(sql.right.store, ports.policy, Date.now()), FLOW_RETENTION.sweepEveryMs);
+ * setInterval(async () => {
+ *   await sweepFlows(sql.right.store, ports.policy, Date.now());
+ *   await sweepIdempotency(client, Date.now());
+ * }, FLOW_RETENTION.sweepEveryMs);
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { FlowError } from '../../domain/errors.ts';
@@ -82,4 +85,5 @@ export const FLOW_RETENTION = {
 export const sweepFlows = (store: FlowQueries, policy: Policy, now: Instant): Promise<number> =>
   store.sweep(now - FLOW_RETENTION.finishedKeptMs, now - (policy.flowMaxLifetimeMs + FLOW_RETENTION.abandonedGraceMs));
 export { hostKey } from './hostKeys.ts';
+export { IDEMPOTENCY_RETENTION_MS, sweepIdempotency } from './idempotency.ts';
 export { type SqlSentLog, sqlSentLog } from './sentLog.ts';

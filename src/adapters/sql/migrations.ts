@@ -96,6 +96,16 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX af_sent_log_recorded ON af_sent_log (recorded_at)',
     ],
   },
+  {
+    version: 3,
+    name: 'idempotency retention',
+    statements: [
+      // The first sweep to see a record stamps it with the sweep's instant (see
+      // sweepIdempotency): `once` is handed no instant, and the database's own clock is not read.
+      'ALTER TABLE af_idempotency ADD COLUMN seen_at bigint',
+      'CREATE INDEX af_idempotency_seen ON af_idempotency (seen_at)',
+    ],
+  },
 ];
 
 /** The newest schema this code knows. */
