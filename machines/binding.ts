@@ -36,6 +36,7 @@ import type { CodePurpose } from '../src/domain/verificationCode.ts';
 import {
   type ChallengeDeps,
   ChallengeContext,
+  afterDeliveryFailure,
   codeDelivery,
   codeExpiredAt,
   cooldownNotice,
@@ -200,8 +201,8 @@ export const createBindingMachine = (deps: ChallengeDeps) => {
         const retryAfterMs = event.type === 'delivery.refused' ? event.retryAfterMs : 0;
         return { code: killCode(context.code, event.at), resendAllowedAt: event.at + retryAfterMs, notice: { code: 'rate_limited', retryAfterMs } satisfies Notice };
       }),
-      // The FAQ "the code never arrives": the user may ask again at once, and is told so.
-      noteDeliveryFailed: assign(({ context, event }) => ({ code: killCode(context.code, event.at), resendAllowedAt: event.at, notice: { code: 'delivery_failed' } satisfies Notice })),
+      // The FAQ "the code never arrives": told so, and when a new one may be asked for.
+      noteDeliveryFailed: assign(({ context, event }) => afterDeliveryFailure(context, event.at, event.type === 'delivery.failed' && event.retryable)),
       noteApplied: enqueueActions(({ context, event, enqueue }) => {
         if (event.type !== 'binding.applied' || context.kind === null) return;
         enqueue.assign({ verifiedAt: event.verifiedAt });

@@ -9,6 +9,10 @@
  * states at the same times, spends the same budgets and answers the same; nothing is sent to
  * it and its codes never verify. Only a proven code or link moves on. An enrolled second
  * factor is always asked for before the new password; no path here can skip it.
+ *
+ * The lifetime and a cancel end the flow from every state but `hardening.applying`, where the
+ * password reset is already committed to the outbox and only its answer may end the state (see
+ * `hardening.ts`).
  */
 import * as t from 'io-ts';
 import { assign, enqueueActions, setup } from 'xstate';

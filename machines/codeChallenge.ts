@@ -121,3 +121,20 @@ export const cooldownNotice = (ctx: ChallengeContext, at: Instant): Notice => ({
 
 /** A code the messenger could not take dies at once; its counter stays spent. */
 export const killCode = (code: CodeState | null, at: Instant): CodeState | null => (code === null ? null : { ...code, expiresAt: Math.min(code.expiresAt, at) });
+
+/**
+ * After the messenger did not take a code: the code dies at once (its counter stays spent). A
+ * retryable failure sent nothing and the executor gave the send budgets back, so the person may
+ * ask again at once and is told so. Any other (a bad number, a refused address, a timeout that
+ * may have gone out) keeps the budgets spent, so the cooldown set when the code was issued
+ * stands: "resend now" would be refused by the budget.
+ */
+export const afterDeliveryFailure = (
+  ctx: Pick<ChallengeContext, 'code' | 'resendAllowedAt'>,
+  at: Instant,
+  retryable: boolean,
+): Pick<ChallengeContext, 'code' | 'resendAllowedAt' | 'notice'> => ({
+  code: killCode(ctx.code, at),
+  resendAllowedAt: retryable ? at : ctx.resendAllowedAt,
+  notice: { code: 'delivery_failed' },
+});

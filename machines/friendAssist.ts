@@ -32,8 +32,8 @@
  * live session of the account, and any nominated friend can refuse ("this is not my friend's
  * request"), which stops it and alerts the owner. A stop or refusal wins in every state up to
  * the new password: the only step it cannot enter is the one where the epoch-guarded reset is
- * already committed to the outbox (`hardening.applying`). Then an enrolled second factor, then
- * the shared hardening.
+ * already committed to the outbox (`hardening.applying`), which the flow's lifetime does not end
+ * either: the reset's answer does. Then an enrolled second factor, then the shared hardening.
  *
  * Time comes only from events' `at`; deadlines (`windowEndsAt`, `disputeEndsAt`, `expiresAt`)
  * are context data and `clock.tick` moves past them.

@@ -9,6 +9,11 @@
  * every other session, code, link and request issued under the old epoch — revokes every
  * session, tells every bound channel, and reads recent logins for the review, where the user
  * can sign a device out and is offered a second channel and 2FA.
+ *
+ * `applying` takes no lifetime tick and no cancel: `completeRecovery` is already in the outbox
+ * and runs whatever the flow says next (a failing port leaves it pending for `drain`), so only
+ * its answer, `recovery.applied` or `recovery.refused`, may end the state. The embedding
+ * machine's own lifetime and cancel apply again from `reviewingSecurity` on.
  */
 import * as t from 'io-ts';
 import { assign } from 'xstate';
@@ -110,6 +115,11 @@ export const hardeningState = (path: RecoveryPath) =>
             ),
           },
           'recovery.refused': { target: 'completed', actions: assign({ passwordHash: null, applied: 'refused' as const }) },
+          // Forbidden here: xstate picks a state's own handler before an ancestor's, and these
+          // take nothing, so the embedding machine's timeout and cancel end nothing while the
+          // reset is committed (the runtime drops the step; a cancel is `event_not_accepted`).
+          'clock.tick': {},
+          'flow.cancel': {},
         },
       },
       reviewingSecurity: {

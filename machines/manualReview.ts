@@ -74,6 +74,7 @@ import { BindingChannelKind, type BindingConflict, bindingPurpose } from './bind
 import {
   type ChallengeDeps,
   ChallengeContext,
+  afterDeliveryFailure,
   codeDelivery,
   cooldownNotice,
   exhaustsFlow,
@@ -376,7 +377,7 @@ export const createManualReviewMachine = (deps: ChallengeDeps) => {
         const retryAfterMs = event.type === 'delivery.refused' ? event.retryAfterMs : 0;
         return { code: killCode(context.code, atOf(event)), resendAllowedAt: atOf(event) + retryAfterMs, notice: { code: 'rate_limited', retryAfterMs } satisfies Notice };
       }),
-      noteDeliveryFailed: assign(({ context, event }) => ({ code: killCode(context.code, atOf(event)), resendAllowedAt: atOf(event), notice: { code: 'delivery_failed' } satisfies Notice })),
+      noteDeliveryFailed: assign(({ context, event }) => afterDeliveryFailure(context, atOf(event), event.type === 'delivery.failed' && event.retryable)),
       noteBound: enqueueActions(({ context, enqueue }) => {
         if (context.subject === null || context.bindKind === null) return;
         // The replaced value is no longer bound, so "every bound channel" would miss it.

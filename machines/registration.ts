@@ -4,6 +4,11 @@
  *
  * A number that already has an account walks the same states, at the same times, until its
  * code is verified; only then, with possession proven, does it learn "sign in or recover".
+ *
+ * The lifetime and a cancel end the flow from every state but `creatingAccount`: there the
+ * `createAccount` effect is already in the outbox and runs whatever the flow says next (a
+ * failing port leaves it pending for `drain`), so only the directory's answer may end it; a
+ * conflict sends the flow back to a state the lifetime ends again.
  */
 import * as t from 'io-ts';
 import { assign, enqueueActions, setup } from 'xstate';
@@ -11,6 +16,7 @@ import type { Instant } from '../src/domain/time.ts';
 import {
   type ChallengeDeps,
   ChallengeContext,
+  afterDeliveryFailure,
   codeDelivery,
   codeExpiredAt,
   cooldownNotice,
@@ -135,8 +141,8 @@ export const createRegistrationMachine = (deps: ChallengeDeps) => {
         const retryAfterMs = event.type === 'delivery.refused' ? event.retryAfterMs : 0;
         return { code: killCode(context.code, event.at), resendAllowedAt: event.at + retryAfterMs, notice: { code: 'rate_limited', retryAfterMs } satisfies Notice };
       }),
-      // The FAQ "the code never arrives": the user may ask again at once, and is told so.
-      noteDeliveryFailed: assign(({ context, event }) => ({ code: killCode(context.code, event.at), resendAllowedAt: event.at, notice: { code: 'delivery_failed' } satisfies Notice })),
+      // The FAQ "the code never arrives": told so, and when a new one may be asked for.
+      noteDeliveryFailed: assign(({ context, event }) => afterDeliveryFailure(context, event.at, event.type === 'delivery.failed' && event.retryable)),
     },
     guards: {
       codeAcceptedForTakenPhone: ({ context, event }) => event.type === 'code.submit' && event.phoneTaken && outcome(context, event).outcome === 'accepted',
@@ -240,6 +246,11 @@ export const createRegistrationMachine = (deps: ChallengeDeps) => {
             // The number was registered by another flow meanwhile: possession is proven, so say so.
             { target: 'alreadyRegistered', actions: assign({ passwordHash: null }) },
           ],
+          // Forbidden here: xstate picks a state's own handler before the root's, and these take
+          // nothing, so neither ends the flow while an account may still be created (the
+          // runtime drops the step; a cancel is `event_not_accepted`).
+          'clock.tick': {},
+          'flow.cancel': {},
         },
       },
       registered: { type: 'final' },

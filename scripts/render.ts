@@ -140,7 +140,7 @@ export const renderOverlays = async (report: CoverageReport, catalogue: readonly
       continue;
     }
     const graph = machineGraph(entry.machine);
-    const edges = [...graph.transitions, ...graph.eventless];
+    const edges = [...graph.transitions, ...graph.eventless, ...(graph.blocked ?? [])];
     const states = { covered: graph.states.filter((s) => (counts.states[s.id] ?? 0) > 0).length, total: graph.states.length };
     const transitions = { covered: edges.filter((t) => transitionCount(graph, t, counts) > 0).length, total: edges.length };
     const run = report.seed === undefined ? 'simulation' : `simulation seed ${report.seed}, ${report.flows ?? '?'} flows`;

@@ -25,6 +25,11 @@ export interface Delivery {
 
 export interface MessengerFaults {
   readonly dropRate: number;
+  /**
+   * Share of dropped sends the provider refuses for good (a dead number, a rejected address)
+   * rather than failing for now: the flow must keep the send's cooldown after those.
+   */
+  readonly rejectedShare: number;
   readonly delayRate: number;
   readonly maxDelayMs: number;
   readonly duplicateRate: number;
@@ -82,7 +87,8 @@ export class SimMessenger extends MemoryMessenger {
 
   #decideFailure(_message: OutboundMessage, key: string): DeliveryResult | undefined {
     if (this.dropNext.delete(key.split(':')[0] ?? '')) return { ok: false, reason: 'unreachable', retryable: true };
-    return this.rng.chance(this.faults.dropRate) ? { ok: false, reason: 'unreachable', retryable: true } : undefined;
+    if (!this.rng.chance(this.faults.dropRate)) return undefined;
+    return this.rng.chance(this.faults.rejectedShare) ? { ok: false, reason: 'rejected', retryable: false } : { ok: false, reason: 'unreachable', retryable: true };
   }
 
   override async send(message: OutboundMessage, key: string): Promise<DeliveryResult> {

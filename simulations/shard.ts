@@ -34,7 +34,7 @@ export interface ShardSpec {
   readonly keepTraceOf?: string;
 }
 
-export const DEFAULT_FAULTS: MessengerFaults = { dropRate: 0.02, delayRate: 0.1, maxDelayMs: 3 * MINUTE, duplicateRate: 0.02, crashRate: 0.01, crashAfterSaveRate: 0.01, outageRate: 0.1 };
+export const DEFAULT_FAULTS: MessengerFaults = { dropRate: 0.02, rejectedShare: 0.25, delayRate: 0.1, maxDelayMs: 3 * MINUTE, duplicateRate: 0.02, crashRate: 0.01, crashAfterSaveRate: 0.01, outageRate: 0.1 };
 
 export interface ReportedViolation extends Violation {
   readonly shard: number;

@@ -18,7 +18,7 @@ import { deriveSeed, Rng } from '../rng.ts';
 import { defaultDefinitions, type Driver, Sim } from '../sim.ts';
 import { type FlowScript, type Step, wrongCode } from './scripts.ts';
 
-export const NO_FAULTS: MessengerFaults = { dropRate: 0, delayRate: 0, maxDelayMs: 0, duplicateRate: 0, crashRate: 0, crashAfterSaveRate: 0, outageRate: 0 };
+export const NO_FAULTS: MessengerFaults = { dropRate: 0, rejectedShare: 0, delayRate: 0, maxDelayMs: 0, duplicateRate: 0, crashRate: 0, crashAfterSaveRate: 0, outageRate: 0 };
 
 /** Where the time of a profiled run went: the runtime's phases plus what the bench times itself. */
 export type Phase = RuntimePhase | 'hash' | 'finish' | 'setup';

@@ -101,6 +101,8 @@ export const channelRecoveryView = (kind: RecoveryChannel, policy: Policy) => (s
 };
 
 export const channelRecoveryDeadline = (snapshot: Snapshot): number | null => {
+  // The password reset's answer ends `hardening.applying`, not the clock: nothing to wake it for.
+  if (stateName(snapshot.value) === 'hardening.applying') return null;
   const c = snapshot.context;
   // The state value is typed loosely: the e-mail machine has states the SMS one lacks.
   const top = stateName(snapshot.value).split('.')[0];

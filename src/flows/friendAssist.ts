@@ -191,6 +191,8 @@ export const friendAssistCallerView = (snapshot: Snapshot, facts: TrustedFacts):
 };
 
 export const friendAssistDeadline = (snapshot: Snapshot): number | null => {
+  // The password reset's answer ends `hardening.applying`, not the clock: nothing to wake it for.
+  if (stateName(snapshot.value) === 'hardening.applying') return null;
   const c = snapshot.context;
   const waiting = snapshot.matches('awaitingFriends') ? c.windowEndsAt : snapshot.matches('disputeWait') ? c.disputeEndsAt : null;
   return Math.min(waiting ?? Number.POSITIVE_INFINITY, c.expiresAt);

@@ -70,6 +70,8 @@ export const registrationView = (policy: Pick<Policy, 'code'>) => (snapshot: Sna
 };
 
 export const registrationDeadline = (snapshot: Snapshot): number | null => {
+  // The directory's answer ends `creatingAccount`, not the clock: nothing to wake it for.
+  if (snapshot.matches('creatingAccount')) return null;
   const c = snapshot.context;
   const codeDeadline = snapshot.matches('awaitingCode') && c.code !== null && !c.code.used ? c.code.expiresAt : Number.POSITIVE_INFINITY;
   return Math.min(codeDeadline, c.expiresAt);

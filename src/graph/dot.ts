@@ -69,7 +69,7 @@ export const machineDot = (graph: MachineGraph, options: DotOptions = {}): strin
     const parent = s.parent ?? graph.root.id;
     children.set(parent, [...(children.get(parent) ?? []), s]);
   }
-  const all = [...graph.transitions, ...graph.eventless];
+  const all = [...graph.transitions, ...graph.eventless, ...(graph.blocked ?? [])];
   // A transition without a target stays in its state: it is listed inside the state, as UML
   // does with internal transitions, since a pile of labelled self-loops is unreadable.
   const internal = new Map<string, GraphTransition[]>();

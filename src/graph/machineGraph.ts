@@ -35,6 +35,13 @@ export interface MachineGraph {
    * transition no branch, so counting these among the totals would leave them missing forever.
    */
   readonly eventless: readonly GraphTransition[];
+  /**
+   * Handlers that take nothing (no target, no actions): they only stop an ancestor's handler for
+   * the same event, as a state waiting on a committed effect stops the lifetime tick. The runtime
+   * never accepts such a step, so no flow can "take" one; coverage leaves them out, diagrams
+   * show them.
+   */
+  readonly blocked?: readonly GraphTransition[];
 }
 
 interface NodeLike {
@@ -50,6 +57,7 @@ interface NodeLike {
 interface TransitionLike {
   readonly guard?: unknown;
   readonly target?: readonly NodeLike[];
+  readonly actions: readonly unknown[];
 }
 
 export const transitionKey = (source: string, event: string, branch: number): string => `${source}|${event}|${branch}`;
@@ -80,13 +88,15 @@ export const machineGraph = (machine: AnyStateMachine): MachineGraph => {
   const states: GraphState[] = [];
   const transitions: GraphTransition[] = [];
   const eventless: GraphTransition[] = [];
+  const blocked: GraphTransition[] = [];
   const visit = (node: NodeLike, isRoot: boolean): void => {
     if (!isRoot) {
       states.push({ id: node.id, parent: node.parent?.id ?? null, type: node.type, initial: node.initial?.target?.[0]?.id ?? null });
     }
     for (const [event, branches] of node.transitions) {
       branches.forEach((t, branch) => {
-        transitions.push({
+        const takesNothing = t.target === undefined && t.actions.length === 0;
+        (takesNothing ? blocked : transitions).push({
           key: transitionKey(node.id, event, branch),
           source: node.id,
           event,
@@ -110,6 +120,7 @@ export const machineGraph = (machine: AnyStateMachine): MachineGraph => {
     states,
     transitions,
     eventless,
+    blocked,
   };
 };
 

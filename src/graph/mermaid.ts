@@ -27,7 +27,7 @@ export const machineMermaid = (graph: MachineGraph): string => {
     const parent = s.parent ?? graph.root.id;
     children.set(parent, [...(children.get(parent) ?? []), s]);
   }
-  const all = [...graph.transitions, ...graph.eventless];
+  const all = [...graph.transitions, ...graph.eventless, ...(graph.blocked ?? [])];
   const internal = new Map<string, GraphTransition[]>();
   for (const t of all) if (t.targets.length === 0) internal.set(t.source, [...(internal.get(t.source) ?? []), t]);
 

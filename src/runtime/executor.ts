@@ -69,6 +69,13 @@ const messagesFor = (ports: FlowPorts, account: Account, template: MessageTempla
   ];
 };
 
+/**
+ * Codes whose failed delivery the flow never shows: recovery, where "not delivered" would say the
+ * channel is bound. An unbound channel spends the same budgets and sends nothing, so giving a
+ * bound one's units back after a failure would let the budget tell the two apart.
+ */
+const FAILURE_HIDDEN: ReadonlySet<MessageTemplate> = new Set<MessageTemplate>(['recovery.code', 'recovery.link']);
+
 export const runEffect = async (entry: OutboxEntry, flowId: string, ports: FlowPorts, at: Instant): Promise<Feedback | undefined> => {
   const effect = entry.effect as Effect;
   switch (effect.type) {
@@ -91,7 +98,16 @@ export const runEffect = async (entry: OutboxEntry, flowId: string, ports: FlowP
           ? { channel: 'sms', to: p.to as Phone, text: rendered.text, locale: ports.locale }
           : { channel: 'email', to: p.to as Email, subject: rendered.subject, text: rendered.text, locale: ports.locale };
       const result = await ports.messenger.send(message, entry.key);
-      return result.ok ? { type: 'delivery.sent' } : { type: 'delivery.failed', retryable: result.retryable };
+      if (result.ok) return { type: 'delivery.sent' };
+      // A timeout may have gone out after all (the provider took the message and never answered),
+      // so it keeps its units like a permanent failure: giving them back would let a flaky
+      // provider deliver past the budget. Only when nothing went out do the units go back, and
+      // only then does the flow hear "retryable", which it shows as "ask again now".
+      const nothingSent = result.retryable && result.reason !== 'timeout';
+      if (nothingSent && !FAILURE_HIDDEN.has(p.template)) {
+        for (const key of p.budgetKeys) await ports.budgets.release(key, `${entry.key}:${key}`);
+      }
+      return { type: 'delivery.failed', retryable: nothingSent };
     }
     case 'createAccount': {
       const result = await ports.directory.create({

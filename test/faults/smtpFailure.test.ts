@@ -140,10 +140,14 @@ const startBinding = async (host: Host, user: User) => {
   return { flowId, reply };
 };
 
-/** The reported failure: the code died at once, a resend is allowed at once, nothing is pending. */
-const expectReportedFailure = (host: Host, reply: StepReply): void => {
+/**
+ * The reported failure: the code died at once and nothing is pending. A retryable one gave the
+ * send budget back, so a resend is allowed at once; a permanent one keeps the send's cooldown.
+ */
+const expectReportedFailure = (host: Host, reply: StepReply, retryable: boolean): void => {
   const now = host.world.clock.now();
-  expect(reply).toMatchObject({ pendingEffects: 0, view: { state: 'awaitingCode', notice: { code: 'delivery_failed' }, codeExpiresAt: now, resendAllowedAt: now } });
+  const resendAllowedAt = retryable ? now : now + host.world.policy.sends.cooldownMs;
+  expect(reply).toMatchObject({ pendingEffects: 0, view: { state: 'awaitingCode', notice: { code: 'delivery_failed' }, codeExpiresAt: now, resendAllowedAt } });
 };
 
 /** Nothing anywhere says a mail went out. */
@@ -155,13 +159,15 @@ const expectNothingSent = async (host: Host, server: LoopbackSmtp = smtp): Promi
 };
 
 /** Resends with the server healthy: one mail, whose code binds the address. */
-const resendAndBind = async (host: Host, user: User, flowId: string, server: LoopbackSmtp = smtp): Promise<void> => {
-  // The view allows a resend at once, but the failed attempt spent the address's send cooldown
-  // (as test/registration.test.ts notes): a resend before it ends is refused, and sends nothing.
-  const early = ok(await host.runtime.send(flowId, { type: 'code.resend' }, user.session));
-  expect(early.view.notice).toEqual({ code: 'rate_limited', retryAfterMs: host.world.policy.sends.cooldownMs });
-  expect(server.received).toHaveLength(0);
-  host.world.clock.advanceBy(host.world.policy.sends.cooldownMs);
+const resendAndBind = async (host: Host, user: User, flowId: string, retryable: boolean, server: LoopbackSmtp = smtp): Promise<void> => {
+  if (!retryable) {
+    // A permanent failure spent the address's send cooldown, and the view said so: a resend
+    // before it ends is refused by the flow itself, and sends nothing.
+    const early = ok(await host.runtime.send(flowId, { type: 'code.resend' }, user.session));
+    expect(early.view.notice).toEqual({ code: 'cooldown', retryAfterMs: host.world.policy.sends.cooldownMs });
+    expect(server.received).toHaveLength(0);
+    host.world.clock.advanceBy(host.world.policy.sends.cooldownMs);
+  }
   const resent = ok(await host.runtime.send(flowId, { type: 'code.resend' }, user.session));
   expect(resent).toMatchObject({ pendingEffects: 0, view: { state: 'awaitingCode', notice: null } });
   expect(codeMails(server)).toHaveLength(1);
@@ -177,15 +183,15 @@ const resendAndBind = async (host: Host, user: User, flowId: string, server: Loo
 
 describe('binding an e-mail while the SMTP server fails', () => {
   it.each([
-    { fault: '451 to the message data', set: () => (smtp.answer = { code: 451, text: 'Try again later' }) },
-    { fault: '550 to the message data', set: () => (smtp.answer = { code: 550, text: 'Message refused' }) },
-    { fault: '550 to the recipient', set: () => (smtp.rcptAnswer = { code: 550, text: 'No such user here' }) },
-  ])('should report a $fault, mark nothing sent, and bind after a resend to the healthy server', async ({ set }) => {
+    { fault: '451 to the message data', retryable: true, set: () => (smtp.answer = { code: 451, text: 'Try again later' }) },
+    { fault: '550 to the message data', retryable: false, set: () => (smtp.answer = { code: 550, text: 'Message refused' }) },
+    { fault: '550 to the recipient', retryable: false, set: () => (smtp.rcptAnswer = { code: 550, text: 'No such user here' }) },
+  ])('should report a $fault, mark nothing sent, and bind after a resend to the healthy server', async ({ retryable, set }) => {
     const host = await startHost();
     const user = await signUp(host);
     set();
     const { flowId, reply } = await startBinding(host, user);
-    expectReportedFailure(host, reply);
+    expectReportedFailure(host, reply, retryable);
     await expectNothingSent(host);
     // The failure was an answer, not an exception: nothing is left for a later drain to send.
     expect(ok(await host.runtime.drain(flowId)).pendingEffects).toBe(0);
@@ -193,7 +199,7 @@ describe('binding an e-mail while the SMTP server fails', () => {
 
     smtp.answer = undefined;
     smtp.rcptAnswer = undefined;
-    await resendAndBind(host, user, flowId);
+    await resendAndBind(host, user, flowId, retryable);
   });
 
   it('should report a server that is down, mark nothing sent, and bind after a resend once it is back on its port', async () => {
@@ -204,12 +210,12 @@ describe('binding an e-mail while the SMTP server fails', () => {
       const host = await startHost({ via: toDownServer });
       const user = await signUp(host);
       const { flowId, reply } = await startBinding(host, user);
-      expectReportedFailure(host, reply);
+      expectReportedFailure(host, reply, true);
       await expectNothingSent(host);
 
       revived = await startLoopbackSmtp(port);
       expect(revived.port).toBe(port);
-      await resendAndBind(host, user, flowId, revived);
+      await resendAndBind(host, user, flowId, true, revived);
       expect(smtp.received).toHaveLength(0);
     } finally {
       toDownServer.close?.();

@@ -143,7 +143,11 @@ export const deliver = (
   }
   if (!options.sends) return 'spent';
   if (options.providerDrops) {
+    // The provider's drop is retryable (nothing went out): the unit goes back and a resend is
+    // allowed at once. Recovery hides the failure and keeps the unit spent, as for an unbound
+    // channel, so the budget cannot tell the two apart.
     if (options.failureVisible) {
+      budget.times.pop();
       code.kill(now);
       code.resendAllowedAt = now;
       code.notice = { code: 'delivery_failed' };

@@ -43,7 +43,7 @@ describe('abuse rules at their edges', () => {
 
   it('should refuse when a rule that peeked open is spent by someone else before this request consumes it', async () => {
     const refused: BudgetDecision = { allowed: false, retryAfterMs: 5_000, reason: 'window' };
-    const racing: Budgets = { peek: async () => ({ allowed: true, next: { events: [] } }), consume: async () => refused };
+    const racing: Budgets = { peek: async () => ({ allowed: true, next: { events: [] } }), consume: async () => refused, release: async () => undefined };
     const spent = await spend(racing, [{ key: 'k', rule: { windows: [{ limit: 1, windowMs: HOUR }], cooldownMs: 0 } }], 0);
     expect(E.isLeft(spent) && spent.left).toMatchObject({ code: 'rate_limited', retryAfterMs: 5_000 });
   });

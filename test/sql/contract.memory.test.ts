@@ -26,6 +26,7 @@ const memoryPorts = async (): Promise<PortsUnderTest> => {
     budgets: {
       consume: (key, rule, now, idempotencyKey) => budgets.consume(key, rule, now, idempotencyKey),
       peek: (key, rule, now) => budgets.peek(key, rule, now),
+      release: (key, idempotencyKey) => budgets.release(key, idempotencyKey),
       spent: async (key) => budgets.spent(key),
     },
     directory,

@@ -7,7 +7,8 @@ import type { Budgets } from '../../ports/budgets.ts';
  */
 export class MemoryBudgets implements Budgets {
   readonly #logs = new Map<string, BudgetState>();
-  readonly #decisions = new Map<string, BudgetDecision>();
+  /** Each idempotency key's decision, and the budget it was made on (only that one may release it). */
+  readonly #decisions = new Map<string, { readonly key: string; readonly decision: BudgetDecision }>();
 
   async consume(key: string, rule: Parameters<Budgets['consume']>[1], now: number, idempotencyKey?: string): Promise<BudgetDecision> {
     return this.consumeNow(key, rule, now, idempotencyKey);
@@ -16,11 +17,11 @@ export class MemoryBudgets implements Budgets {
   consumeNow(key: string, rule: Parameters<Budgets['consume']>[1], now: number, idempotencyKey?: string): BudgetDecision {
     if (idempotencyKey !== undefined) {
       const earlier = this.#decisions.get(idempotencyKey);
-      if (earlier !== undefined) return earlier;
+      if (earlier !== undefined) return earlier.decision;
     }
     const decision = decide(this.#logs.get(key) ?? EMPTY_BUDGET, rule, now);
     if (decision.allowed) this.#logs.set(key, decision.next);
-    if (idempotencyKey !== undefined) this.#decisions.set(idempotencyKey, decision);
+    if (idempotencyKey !== undefined) this.#decisions.set(idempotencyKey, { key, decision });
     return decision;
   }
 
@@ -28,8 +29,26 @@ export class MemoryBudgets implements Budgets {
     return decide(this.#logs.get(key) ?? EMPTY_BUDGET, rule, now);
   }
 
+  async release(key: string, idempotencyKey: string): Promise<void> {
+    const earlier = this.#decisions.get(idempotencyKey);
+    if (earlier === undefined || earlier.key !== key || !earlier.decision.allowed) return;
+    this.#decisions.delete(idempotencyKey);
+    const log = this.#logs.get(key);
+    if (log !== undefined) this.#logs.set(key, withoutSpend(log, earlier.decision.next));
+  }
+
   /** Every instant at which a unit of `key` was spent (for invariant checks). */
   spent(key: string): readonly number[] {
     return this.#logs.get(key)?.events ?? [];
   }
 }
+
+/**
+ * The log without the unit a decision spent: the decision's own instant, the last of its `next`.
+ * Its latest occurrence goes (later spends append after it); one already pruned leaves the log as it is.
+ */
+export const withoutSpend = (log: BudgetState, spent: BudgetState): BudgetState => {
+  const at = spent.events[spent.events.length - 1];
+  const index = at === undefined ? -1 : log.events.lastIndexOf(at);
+  return index < 0 ? log : { events: [...log.events.slice(0, index), ...log.events.slice(index + 1)] };
+};
