@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type BudgetDecision, type BudgetState, countInWindow, decide, EMPTY_BUDGET, nextAllowedAt, prune } from '../src/domain/budget.ts';
+import { type BudgetDecision, type BudgetState, countInWindow, decide, EMPTY_BUDGET, nextAllowedAt, prune, withoutSpend } from '../src/domain/budget.ts';
 import { DEFAULT_POLICY, type RateRule } from '../src/domain/policy.ts';
 import { DAY, HOUR, MINUTE, SECOND, type Instant } from '../src/domain/time.ts';
 
@@ -459,5 +459,20 @@ describe('decide after the clock stepped back', () => {
     expect(decide({ events: [45, 20] }, rule, 50)).toEqual({ allowed: false, retryAfterMs: 5, reason: 'window' });
     expect(decide({ events: [45, 40] }, rule, 50)).toEqual({ allowed: false, retryAfterMs: 5, reason: 'window' });
     expect(decide({ events: [20] }, rule, 50)).toEqual({ allowed: true, next: { events: [20, 50] } });
+  });
+});
+
+describe('withoutSpend', () => {
+  it('should take back exactly the unit a decision spent, its latest occurrence', () => {
+    const log = { events: [10, 20, 20, 30] };
+    expect(withoutSpend(log, { events: [5, 20] })).toEqual({ events: [10, 20, 30] });
+    expect(withoutSpend(log, { events: [30] })).toEqual({ events: [10, 20, 20] });
+    expect(withoutSpend(log, { events: [10] })).toEqual({ events: [20, 20, 30] });
+  });
+
+  it('should leave the log as it is when the unit is gone already or nothing was spent', () => {
+    const log = { events: [10, 20] };
+    expect(withoutSpend(log, { events: [15] })).toBe(log);
+    expect(withoutSpend(log, { events: [] })).toBe(log);
   });
 });

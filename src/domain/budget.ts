@@ -77,3 +77,13 @@ export const nextAllowedAt = (state: BudgetState, rule: RateRule, now: Instant):
 /** Counts events in `[now - windowMs, now]`'s open window; used by checks and reports. */
 export const countInWindow = (state: BudgetState, windowMs: Duration, now: Instant): number =>
   state.events.filter((at) => at > now - windowMs && at <= now).length;
+
+/**
+ * The log without the unit a decision spent: the decision's own instant, the last of its `next`.
+ * Its latest occurrence goes (later spends append after it); one already pruned leaves the log as it is.
+ */
+export const withoutSpend = (log: BudgetState, spent: BudgetState): BudgetState => {
+  const at = spent.events[spent.events.length - 1];
+  const index = at === undefined ? -1 : log.events.lastIndexOf(at);
+  return index < 0 ? log : { events: [...log.events.slice(0, index), ...log.events.slice(index + 1)] };
+};

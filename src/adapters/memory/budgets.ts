@@ -1,4 +1,4 @@
-import { type BudgetDecision, type BudgetState, decide, EMPTY_BUDGET } from '../../domain/budget.ts';
+import { type BudgetDecision, type BudgetState, decide, EMPTY_BUDGET, withoutSpend } from '../../domain/budget.ts';
 import type { Budgets } from '../../ports/budgets.ts';
 
 /**
@@ -42,13 +42,3 @@ export class MemoryBudgets implements Budgets {
     return this.#logs.get(key)?.events ?? [];
   }
 }
-
-/**
- * The log without the unit a decision spent: the decision's own instant, the last of its `next`.
- * Its latest occurrence goes (later spends append after it); one already pruned leaves the log as it is.
- */
-export const withoutSpend = (log: BudgetState, spent: BudgetState): BudgetState => {
-  const at = spent.events[spent.events.length - 1];
-  const index = at === undefined ? -1 : log.events.lastIndexOf(at);
-  return index < 0 ? log : { events: [...log.events.slice(0, index), ...log.events.slice(index + 1)] };
-};

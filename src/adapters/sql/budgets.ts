@@ -6,11 +6,10 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { type BudgetDecision, BudgetState, decide, EMPTY_BUDGET } from '../../domain/budget.ts';
+import { type BudgetDecision, BudgetState, decide, EMPTY_BUDGET, withoutSpend } from '../../domain/budget.ts';
 import type { RateRule } from '../../domain/policy.ts';
 import type { Instant } from '../../domain/time.ts';
 import type { Budgets } from '../../ports/budgets.ts';
-import { withoutSpend } from '../memory/budgets.ts';
 import type { SqlClient, SqlQueryable } from './client.ts';
 import { once, type StoredAs } from './idempotency.ts';
 
