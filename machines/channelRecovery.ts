@@ -10,6 +10,12 @@
  * it and its codes never verify. Only a proven code or link moves on. An enrolled second
  * factor is always asked for before the new password; no path here can skip it.
  *
+ * A failed delivery is never shown, nor even heard: an unbound channel is never sent anything, so
+ * it can never fail, and "delivery failed" — or one more saved step to record it — would say the
+ * channel is bound. The flow ignores `delivery.failed` as it ignores `delivery.sent`; the executor
+ * writes the failure to the audit log, and the person waits out the cooldown and asks again, as
+ * the FAQ says.
+ *
  * The lifetime and a cancel end the flow from every state but `hardening.applying`, where the
  * password reset is already committed to the outbox and only its answer may end the state (see
  * `hardening.ts`).
@@ -177,7 +183,6 @@ export const createChannelRecoveryMachine = (deps: ChallengeDeps, channel: Recov
     actions: {
       deliverCode: (_, _params: ReturnType<typeof deliverParams>) => {},
       recordFailure: (_, _params: { key: string }) => {},
-      audit: (_, _params: { kind: string; accountId?: string }) => {},
       completeRecovery: (_, _params: { accountId: string; expectedEpoch: number; passwordHash: string; path: RecoveryPath }) => {},
       revokeSession: (_, _params: { accountId: string; sessionId: string }) => {},
       sendCode: enqueueActions(({ context, event, enqueue }) => {
@@ -204,12 +209,6 @@ export const createChannelRecoveryMachine = (deps: ChallengeDeps, channel: Recov
       refuseDelivery: assign(({ context, event }) => {
         const retryAfterMs = event.type === 'delivery.refused' ? event.retryAfterMs : 0;
         return { code: killCode(context.code, event.at), link: killCode(context.link, event.at), resendAllowedAt: event.at + retryAfterMs, notice: { code: 'rate_limited', retryAfterMs } satisfies Notice };
-      }),
-      // A failed delivery is never shown: an unbound channel is never sent anything, so it can
-      // never fail, and "delivery failed" would say the channel is bound. The person waits out
-      // the cooldown and asks again, as the FAQ says; the host sees the failure in its audit log.
-      auditDeliveryFailure: enqueueActions(({ context, enqueue }) => {
-        enqueue({ type: 'audit', params: { kind: 'delivery.failed', ...(context.subject === null ? {} : { accountId: context.subject.accountId }) } } as never);
       }),
       refuseSecondFactor: enqueueActions(({ context, event, enqueue }) => {
         const replayed = event.type === 'secondFactor.submit' && event.result === 'replayed';
@@ -286,7 +285,6 @@ export const createChannelRecoveryMachine = (deps: ChallengeDeps, channel: Recov
           'code.resend': [{ guard: 'resendAllowed', actions: 'sendCode' }, { actions: 'refuseResend' }],
           'clock.tick': { guard: 'codeExpired', target: 'codeExpired' },
           'delivery.refused': { actions: 'refuseDelivery' },
-          'delivery.failed': { actions: 'auditDeliveryFailure' },
           'support.request': { target: 'handedToSupport' },
           ...(channel === 'sms' ? { 'switch.toEmail': { target: 'switchedToEmail' }, 'number.deactivated': { target: 'handedToSupport' } } : {}),
         },
@@ -296,7 +294,6 @@ export const createChannelRecoveryMachine = (deps: ChallengeDeps, channel: Recov
           'code.submit': { actions: assign({ notice: { code: 'code_expired' } satisfies Notice }) },
           'code.resend': [{ guard: 'resendAllowed', target: 'awaitingCode', actions: 'sendCode' }, { actions: 'refuseResend' }],
           'delivery.refused': { actions: 'refuseDelivery' },
-          'delivery.failed': { actions: 'auditDeliveryFailure' },
           'support.request': { target: 'handedToSupport' },
           ...(channel === 'sms' ? { 'switch.toEmail': { target: 'switchedToEmail' }, 'number.deactivated': { target: 'handedToSupport' } } : {}),
         },

@@ -99,6 +99,18 @@ export const runEffect = async (entry: OutboxEntry, flowId: string, ports: FlowP
           : { channel: 'email', to: p.to as Email, subject: rendered.subject, text: rendered.text, locale: ports.locale };
       const result = await ports.messenger.send(message, entry.key);
       if (result.ok) return { type: 'delivery.sent' };
+      // Written here, not by the flow: a flow that wrote it would take one more saved step for a
+      // bound recovery address than for an unbound one (which never sends, so never fails), and
+      // its version would tell them apart. Masked, and never the message: it holds the code.
+      await ports.audit.record(
+        {
+          at,
+          flowId,
+          kind: 'delivery.failed',
+          detail: { template: p.template, channel: message.channel, to: message.channel === 'sms' ? maskPhone(message.to) : maskEmail(message.to), reason: result.reason, retryable: result.retryable },
+        },
+        `${entry.key}:failed`,
+      );
       // A timeout may have gone out after all (the provider took the message and never answered),
       // so it keeps its units like a permanent failure: giving them back would let a flaky
       // provider deliver past the budget. Only when nothing went out do the units go back, and
