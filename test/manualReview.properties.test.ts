@@ -19,6 +19,32 @@ const SECRETS = hmacCodeSecrets(new Uint8Array(32).fill(7));
 const T0 = Date.UTC(2026, 0, 1);
 const EVIDENCE: Evidence = { nickname: 'Xiaoming', team: null, frequentContacts: ['Li Lei'], pastDevices: [], loginPlaces: [], formerPhone: null, contactEmail: 'me@example.com' };
 
+/** An event as the runtime hands it to the machine: ids resolved, the password already hashed. */
+type ReviewEvent = { readonly type: string; readonly [key: string]: unknown };
+
+/** Every script starts with a ticket open about a known account. */
+const OPENING: readonly ReviewEvent[] = [
+  { type: 'account.submit', named: 'handle:wang_xiaoming', subject: { accountId: 'acct-1', epoch: 0 } },
+  { type: 'evidence.submit', evidence: EVIDENCE },
+];
+
+const approve = (resetSecondFactor: boolean): ReviewEvent => ({ type: 'review.approve', agentId: 'agent-7', resetSecondFactor });
+
+/** What each command that is only an event sends, whoever sends it. */
+const EVENT = {
+  reject: { type: 'review.reject', agentId: 'agent-7', reason: null },
+  askMore: { type: 'review.askMore', agentId: 'agent-7', question: 'Who is your team lead?' },
+  answer: { type: 'evidence.answer', answer: 'Zhang Wei.' },
+  ownerStop: { type: 'owner.stop' },
+  cancel: { type: 'flow.cancel' },
+  password: { type: 'password.submit', passwordHash: 'scrypt$hash' },
+  securityDone: { type: 'security.done' },
+  bind: { type: 'channel.submit', kind: 'email', value: 'fresh@example.com', currentEpoch: 1 },
+  resend: { type: 'code.resend' },
+  wrongCode: { type: 'code.submit', code: '000000', currentEpoch: 1, current: null },
+  tick: { type: 'clock.tick' },
+} as const satisfies Record<string, ReviewEvent>;
+
 type Command =
   | { readonly kind: 'approve'; readonly reset: boolean }
   | { readonly kind: 'reject' }
@@ -58,6 +84,37 @@ const honestHost = (machine: AnyStateMachine): Host => ({
   step: (snapshot, event) => (snapshot.status === 'active' && snapshot.can(event as never) ? pureTransition(machine, snapshot, event) : null),
 });
 
+type Timed = ReviewEvent & { readonly at: number };
+
+/** The executor's answer to an effect that reports back, as the ports would give it. */
+const answerTo = (action: EmittedAction, at: number): Timed | null => {
+  if (action.type === 'completeRecovery') return { type: 'recovery.applied', at, revokedSessions: 0, offers: [], recentLogins: [] };
+  if (action.type === 'resetSecondFactor') return { type: 'secondFactor.reset', at };
+  return null;
+};
+
+/**
+ * Steps the flow through `event` as the runtime would: what the host refuses is dropped, and the
+ * executor's answers are fed back in order, all at `at`. `observe` sees every step taken.
+ */
+const deliver = (host: Host, snapshot: AnyMachineSnapshot, event: ReviewEvent, at: number, observe: (before: AnyMachineSnapshot, after: AnyMachineSnapshot, actions: EmittedAction[]) => void = () => undefined): AnyMachineSnapshot => {
+  let current = snapshot;
+  const queue: Timed[] = [{ ...event, at }];
+  while (queue.length > 0) {
+    const next = queue.shift() as Timed;
+    const stepped = host.step(current, next);
+    if (stepped === null) continue;
+    const [after, actions] = stepped;
+    observe(current, after, actions);
+    current = after;
+    for (const action of actions) {
+      const answer = answerTo(action, at);
+      if (answer !== null) queue.push(answer);
+    }
+  }
+  return current;
+};
+
 /** What a run produced: every effect with the time it was asked for, and the facts it happened under. */
 interface Observed {
   readonly type: string;
@@ -86,59 +143,22 @@ const scenario = (check: 'window' | 'ownerStop', makeHost: (machine: AnyStateMac
     let approval: { at: number; reset: boolean } | null = null;
     let stoppedAt: number | null = null;
 
-    const send = (event: { type: string; [key: string]: unknown }): void => {
-      const queue = [{ ...event, at: now }];
-      while (queue.length > 0) {
-        const next = queue.shift() as { type: string; at: number };
-        const stepped = host.step(snapshot, next);
-        if (stepped === null) continue;
-        const [after, actions] = stepped;
-        const wasWindowOpen = caseTop(snapshot) !== 'disputeWindow' && caseTop(after) === 'disputeWindow';
+    const send = (event: ReviewEvent): void => {
+      snapshot = deliver(host, snapshot, event, now, (before, after, actions) => {
+        const wasWindowOpen = caseTop(before) !== 'disputeWindow' && caseTop(after) === 'disputeWindow';
         if (wasWindowOpen && event.type === 'review.approve') approval = { at: now, reset: event['resetSecondFactor'] === true };
-        snapshot = after;
-        for (const action of actions) {
-          effects.push({ type: action.type, at: now, params: action.params });
-          // The executor's answers, as the ports would give them.
-          if (action.type === 'completeRecovery') queue.push({ type: 'recovery.applied', at: now, revokedSessions: 0, offers: [], recentLogins: [] } as never);
-          if (action.type === 'resetSecondFactor') queue.push({ type: 'secondFactor.reset', at: now } as never);
-        }
-      }
+        for (const action of actions) effects.push({ type: action.type, at: now, params: action.params });
+      });
     };
 
-    send({ type: 'account.submit', named: 'handle:wang_xiaoming', subject: { accountId: 'acct-1', epoch: 0 } });
-    send({ type: 'evidence.submit', evidence: EVIDENCE });
+    for (const event of OPENING) send(event);
 
     for (const c of script) {
       const passwordSubmitted = effects.some((e) => e.type === 'completeRecovery');
       const openBefore = !REVIEW_FINAL_STATES.has(caseTop(snapshot));
       switch (c.kind) {
         case 'approve':
-          send({ type: 'review.approve', agentId: 'agent-7', resetSecondFactor: c.reset });
-          break;
-        case 'reject':
-          send({ type: 'review.reject', agentId: 'agent-7', reason: null });
-          break;
-        case 'askMore':
-          send({ type: 'review.askMore', agentId: 'agent-7', question: 'Who is your team lead?' });
-          break;
-        case 'answer':
-          send({ type: 'evidence.answer', answer: 'Zhang Wei.' });
-          break;
-        case 'ownerStop':
-          send({ type: 'owner.stop' });
-          if (check === 'ownerStop' && openBefore && !passwordSubmitted) {
-            expect(caseTop(snapshot), 'an owner stop before any password must end the case').toBe('stoppedByOwner');
-            stoppedAt ??= now;
-          }
-          break;
-        case 'cancel':
-          send({ type: 'flow.cancel' });
-          break;
-        case 'password':
-          send({ type: 'password.submit', passwordHash: 'scrypt$hash' });
-          break;
-        case 'securityDone':
-          send({ type: 'security.done' });
+          send(approve(c.reset));
           break;
         case 'advance':
           now += c.ms;
@@ -146,9 +166,12 @@ const scenario = (check: 'window' | 'ownerStop', makeHost: (machine: AnyStateMac
         case 'nearWindowEnd':
           if (approval !== null) now = Math.max(now, (approval as { at: number }).at + POLICY.review.disputeWindowMs + c.offset);
           break;
-        case 'tick':
-          send({ type: 'clock.tick' });
-          break;
+        default:
+          send(EVENT[c.kind]);
+          if (c.kind === 'ownerStop' && check === 'ownerStop' && openBefore && !passwordSubmitted) {
+            expect(caseTop(snapshot), 'an owner stop before any password must end the case').toBe('stoppedByOwner');
+            stoppedAt ??= now;
+          }
       }
       if (check === 'window') for (const effect of effects.filter((e) => e.type === 'completeRecovery' || e.type === 'resetSecondFactor')) {
         const approved = approval as { at: number; reset: boolean } | null;
@@ -162,7 +185,7 @@ const scenario = (check: 'window' | 'ownerStop', makeHost: (machine: AnyStateMac
     const closedAt = (snapshot.context as { closedAt: number | null }).closedAt;
     if (closedAt !== null) {
       now = Math.max(now, closedAt + POLICY.review.evidenceRetentionMs);
-      send({ type: 'clock.tick' });
+      send(EVENT.tick);
       expect(snapshot.context).toMatchObject({ evidence: null, conversation: [], named: null });
     }
   });
@@ -218,6 +241,7 @@ const lifetimeCommand: fc.Arbitrary<LifetimeCommand> = fc.oneof(
  */
 const lifetime = (machinePolicy: Policy = POLICY) => {
   const machine = createManualReviewMachine({ policy: machinePolicy, secrets: SECRETS });
+  const host = honestHost(machine);
   const deadline = manualReviewDeadline(machinePolicy);
   const end = T0 + POLICY.flowMaxLifetimeMs;
   return fc.property(fc.array(lifetimeCommand, { minLength: 1, maxLength: 80, size: 'max' }), (script) => {
@@ -225,25 +249,15 @@ const lifetime = (machinePolicy: Policy = POLICY) => {
     let [snapshot] = pureTransition(machine, undefined, undefined, { flowId: 'flow-1', nonce: 'nonce-1', at: now });
     const open = (): boolean => !REVIEW_FINAL_STATES.has(caseTop(snapshot));
 
-    const send = (event: { type: string; [key: string]: unknown }): void => {
-      const queue = [{ ...event, at: now }];
-      while (queue.length > 0) {
-        const next = queue.shift() as { type: string; at: number };
-        if (snapshot.status !== 'active' || !snapshot.can(next as never)) continue;
-        const [after, actions] = pureTransition(machine, snapshot, next);
-        snapshot = after;
-        for (const action of actions) {
-          if (action.type === 'completeRecovery') queue.push({ type: 'recovery.applied', at: now, revokedSessions: 0, offers: [], recentLogins: [] } as never);
-          if (action.type === 'resetSecondFactor') queue.push({ type: 'secondFactor.reset', at: now } as never);
-        }
-      }
+    const send = (event: ReviewEvent): void => {
+      snapshot = deliver(host, snapshot, event, now);
     };
 
     /** The host's scheduler: every deadline up to `until` is woken at its instant, in order. */
     const advanceTo = (until: number): void => {
       for (let d = deadline(snapshot); snapshot.status === 'active' && d !== null && d <= until; ) {
         now = Math.max(now, d);
-        send({ type: 'clock.tick' });
+        send(EVENT.tick);
         const moved = deadline(snapshot);
         expect(moved === null || moved > now || moved !== d, `a tick at ${d} left the deadline where it was`).toBe(true);
         d = moved;
@@ -251,46 +265,12 @@ const lifetime = (machinePolicy: Policy = POLICY) => {
       now = Math.max(now, until);
     };
 
-    send({ type: 'account.submit', named: 'handle:wang_xiaoming', subject: { accountId: 'acct-1', epoch: 0 } });
-    send({ type: 'evidence.submit', evidence: EVIDENCE });
+    for (const event of OPENING) send(event);
 
     for (const c of script) {
       switch (c.kind) {
         case 'approve':
-          send({ type: 'review.approve', agentId: 'agent-7', resetSecondFactor: c.reset });
-          break;
-        case 'reject':
-          send({ type: 'review.reject', agentId: 'agent-7', reason: null });
-          break;
-        case 'askMore':
-          send({ type: 'review.askMore', agentId: 'agent-7', question: 'Who is your team lead?' });
-          break;
-        case 'answer':
-          send({ type: 'evidence.answer', answer: 'Zhang Wei.' });
-          break;
-        case 'ownerStop':
-          send({ type: 'owner.stop' });
-          break;
-        case 'cancel':
-          send({ type: 'flow.cancel' });
-          break;
-        case 'password':
-          send({ type: 'password.submit', passwordHash: 'scrypt$hash' });
-          break;
-        case 'securityDone':
-          send({ type: 'security.done' });
-          break;
-        case 'bind':
-          send({ type: 'channel.submit', kind: 'email', value: 'fresh@example.com', currentEpoch: 1 });
-          break;
-        case 'resend':
-          send({ type: 'code.resend' });
-          break;
-        case 'wrongCode':
-          send({ type: 'code.submit', code: '000000', currentEpoch: 1, current: null });
-          break;
-        case 'tick':
-          send({ type: 'clock.tick' });
+          send(approve(c.reset));
           break;
         case 'advance':
           advanceTo(now + c.ms);
@@ -302,18 +282,20 @@ const lifetime = (machinePolicy: Policy = POLICY) => {
         }
         case 'whoseTurn': {
           const asked = (snapshot.context as { infoRequests: number }).infoRequests;
-          const turn: Readonly<Record<string, { type: string; [key: string]: unknown }>> = {
-            awaitingAgent: asked < POLICY.review.maxInfoRequests ? { type: 'review.askMore', agentId: 'agent-7', question: 'Who is your team lead?' } : { type: 'review.approve', agentId: 'agent-7', resetSecondFactor: false },
-            awaitingUser: { type: 'evidence.answer', answer: 'Zhang Wei.' },
-            'hardening.choosingPassword': { type: 'password.submit', passwordHash: 'scrypt$hash' },
-            'hardening.reviewingSecurity': { type: 'security.done' },
-            bindingRequired: { type: 'channel.submit', kind: 'email', value: 'fresh@example.com', currentEpoch: 1 },
-            awaitingBindingCode: { type: 'code.resend' },
+          const turn: Readonly<Record<string, ReviewEvent>> = {
+            awaitingAgent: asked < POLICY.review.maxInfoRequests ? EVENT.askMore : approve(false),
+            awaitingUser: EVENT.answer,
+            'hardening.choosingPassword': EVENT.password,
+            'hardening.reviewingSecurity': EVENT.securityDone,
+            bindingRequired: EVENT.bind,
+            awaitingBindingCode: EVENT.resend,
           };
           const event = turn[reviewCaseState(snapshot.value)];
           if (event !== undefined) send(event);
           break;
         }
+        default:
+          send(EVENT[c.kind]);
       }
       if (open()) {
         const next = deadline(snapshot);

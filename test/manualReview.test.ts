@@ -1,14 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
-import * as O from 'fp-ts/lib/Option.js';
 import { describe, expect, it } from 'vitest';
-import type { Account, AccountId } from '../src/domain/account.ts';
-import { totpAt } from '../src/domain/hotp.ts';
+import type { Account } from '../src/domain/account.ts';
 import { DAY, HOUR } from '../src/domain/time.ts';
-import { confirmTotpEnrollment, startTotpEnrollment } from '../src/domain/totp.ts';
 import { readManualReviewAgentView } from '../src/flows/manualReview.ts';
 import type { HostSession, StepReply } from '../src/runtime/runtime.ts';
 import { OLD_PASSWORD, seedAccount } from './support/accounts.ts';
+import { enrollTotp } from './support/friends.ts';
 import { fail, ok, testHost, type TestHost } from './support/world.ts';
 
 const PHONE = '+8613800138000';
@@ -50,15 +48,6 @@ const ownerSession = (host: TestHost, account: Account): HostSession => {
 };
 
 const storedContext = (host: TestHost, flowId: string) => JSON.parse(host.world.store.raw(flowId) ?? '{}').snapshot.context;
-
-const enrollTotp = async (host: TestHost, accountId: AccountId): Promise<void> => {
-  const secretRef = `test/${accountId}`;
-  const secret = host.world.secondFactors.secretFor(secretRef);
-  const at = host.world.clock.now() - 120_000;
-  const factor = confirmTotpEnrollment(startTotpEnrollment(secretRef, at, host.world.policy.totp), secret, totpAt(secret, at), at, 1);
-  if (O.isNone(factor)) throw new Error('could not enroll');
-  await host.world.secondFactors.enroll(accountId, { factor: factor.value, backupCodeHashes: [] }, 'seed');
-};
 
 const textsTo = (host: TestHost, address: string): string[] => host.world.messenger.sent.filter((m) => m.message.to === address).map((m) => m.message.text);
 
@@ -218,7 +207,7 @@ describe('manual review', () => {
   it('should keep an enrolled second factor when the approval does not say to reset it', async () => {
     const host = testHost();
     const account = await seeded(host);
-    await enrollTotp(host, account.id);
+    await enrollTotp(host.world, account.id);
     const { flowId } = await openTicket(host);
     const approved = await approve(host, flowId, false);
     expect((await tickAt(host, flowId, approved.view['passwordAllowedAt'] as number)).view.state).toBe('hardening.choosingPassword');
@@ -229,7 +218,7 @@ describe('manual review', () => {
   it('should reset an enrolled second factor only when the window passes after an approval that says so, telling every channel', async () => {
     const host = testHost();
     const account = await seeded(host);
-    await enrollTotp(host, account.id);
+    await enrollTotp(host.world, account.id);
     const { flowId } = await openTicket(host);
     const approved = await approve(host, flowId, true);
     const windowEndsAt = approved.view['passwordAllowedAt'] as number;
@@ -246,7 +235,7 @@ describe('manual review', () => {
   it('should not reset a second factor when the account moved on during the window', async () => {
     const host = testHost();
     const account = await seeded(host);
-    await enrollTotp(host, account.id);
+    await enrollTotp(host.world, account.id);
     const { flowId } = await openTicket(host);
     const approved = await approve(host, flowId, true);
     host.world.directory.bumpEpoch(account.id);

@@ -7,16 +7,14 @@
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import type { Account } from '../../src/domain/account.ts';
 import { DAY, HOUR } from '../../src/domain/time.ts';
 import { bindingFlow } from '../../src/flows/binding.ts';
 import type { FlowDefinition } from '../../src/runtime/flowDefinition.ts';
 import type { FlowPorts } from '../../src/runtime/ports.ts';
 import type { HostSession } from '../../src/runtime/runtime.ts';
 import { seedAccount } from '../support/accounts.ts';
-import { currentCode, type FaultyHost, faultyHost, notTheCode } from '../support/faultyHost.ts';
-import { Budget, ChallengeModel, deliver, LOCKED, NOTICE_FOR, P } from './challenge.ts';
-import { applied, clockMoves, concurrently, type Expected, expectStep, human, MALFORMED, refused, step, weighted } from './kit.ts';
+import { askResend, Budget, ChallengeModel, deliver, P, providerDropsNextCode, typeCode, wrongCode } from './challenge.ts';
+import { applied, type Expected, exit, hostWith, type Owned, ownerSignsOut, readFlow, type Replacement, refused, signIn, startFlow, stories, storyKit, weighted } from './kit.ts';
 
 const OWN_PHONE = '+8613800138000';
 const OTHERS_PHONE = '+8613700137000';
@@ -105,18 +103,12 @@ class Model {
   }
 }
 
-interface Real {
-  readonly host: FaultyHost;
-  readonly flowId: string;
-  readonly account: Account;
-  readonly owner: HostSession;
+interface Real extends Owned {
   readonly stranger: HostSession;
 }
 
 const agree = async (m: Model, r: Real): Promise<void> => {
-  const read = await r.host.runtime.read(r.flowId);
-  if (E.isLeft(read)) throw new Error(read.left.message);
-  const { view, nextDeadline } = read.right;
+  const { view, nextDeadline } = await readFlow(r);
   const sent = m.value === null ? 0 : r.host.world.messenger.sent.filter((s) => s.message.to === m.value && s.idempotencyKey.split(':').length === 3).length;
   expect({
     state: view.state,
@@ -149,37 +141,8 @@ const submitChannel = (m: Model, kind: 'phone' | 'email', value: string): Expect
   return applied;
 };
 
-const submitCode = (m: Model, right: boolean): Expected => {
-  const gated = m.gate('code.submit');
-  if (gated !== undefined) return gated;
-  if (m.state === 'codeExpired') {
-    m.code.notice = { code: 'code_expired' };
-    return applied;
-  }
-  const outcome = m.code.outcome(m.now, right);
-  const outOfTries = m.code.spend(outcome);
-  if (outcome === 'accepted') {
-    m.code.notice = null;
-    // The write happens in the same request: someone else's channel is told apart only now.
-    m.state = m.taken.has(m.value ?? '') ? 'channelTaken' : 'bound';
-  } else if (outcome === 'wrong' && outOfTries) {
-    m.state = 'locked';
-    m.code.notice = LOCKED;
-  } else m.code.notice = NOTICE_FOR[outcome];
-  return applied;
-};
-
-const resend = (m: Model): Expected => {
-  const gated = m.gate('code.resend');
-  if (gated !== undefined) return gated;
-  if (!m.code.resendAllowed(m.now)) {
-    m.code.notice = m.code.cooldownNotice(m.now);
-    return applied;
-  }
-  m.state = 'awaitingCode';
-  m.send();
-  return applied;
-};
+// The write happens in the same request: someone else's channel is told apart only now.
+const submitCode = (m: Model, right: boolean): Expected => typeCode(m, right, () => (m.taken.has(m.value ?? '') ? 'channelTaken' : 'bound'));
 
 const tick = (m: Model): void => {
   if (FINAL.has(m.state)) return;
@@ -194,105 +157,37 @@ const tick = (m: Model): void => {
 
 type Cmd = fc.AsyncCommand<Model, Real>;
 
-const act = (label: string, apply: (m: Model) => Expected, event: (m: Model, r: Real) => unknown): Cmd =>
-  step(label, async (m, r) => {
-    const raw = event(m, r);
-    await expectStep(r.host, r.flowId, apply(m), () => r.host.runtime.send(r.flowId, raw, r.owner));
-    await agree(m, r);
-  });
-
-const twice = (label: string, apply: (m: Model) => Expected, event: (m: Model, r: Real) => unknown): Cmd =>
-  step(`${label}, twice at once`, async (m, r) => {
-    const raw = event(m, r);
-    await concurrently(r.host, r.flowId, apply(m), () => r.host.runtime.send(r.flowId, raw, r.owner));
-    await agree(m, r);
-  });
-
-const world = (label: string, change: (m: Model, r: Real) => void, check: (m: Readonly<Model>) => boolean = () => true): Cmd =>
-  step(
-    label,
-    async (m, r) => {
-      change(m, r);
-      await agree(m, r);
-    },
-    check,
-  );
+const { world, waits, wake, restart, from } = storyKit(agree);
+const { act, twice, times, malformed } = from((_m, r) => r.owner);
+const stranger = from((_m, r) => r.stranger);
 
 const typeChannel = ([kind, value]: readonly ['phone' | 'email', string]): Cmd =>
   act(`bind the ${kind} ${value}`, (m) => submitChannel(m, kind, value), () => ({ type: 'channel.submit', kind, value }));
 
 const deliveredCode = (m: Model, r: Real) => ({ type: 'code.submit', code: r.host.world.messenger.lastCodeTo(m.value ?? '') ?? '000000' });
-const fresh = (m: Model) => m.code.delivered >= 0 && m.code.delivered === m.code.counter;
 
 const wrongCodes = (n: number): Cmd =>
-  step(`type ${n} wrong code${n === 1 ? '' : 's'}`, async (m, r) => {
-    for (let i = 0; i < n; i++) {
-      const raw = { type: 'code.submit', code: notTheCode(currentCode(r.host.world, r.flowId)) };
-      await expectStep(r.host, r.flowId, submitCode(m, false), () => r.host.runtime.send(r.flowId, raw, r.owner));
-      await agree(m, r);
-    }
-  });
+  times(n, `type ${n} wrong code${n === 1 ? '' : 's'}`, (m) => submitCode(m, false), wrongCode);
 
 const commands = (): fc.Arbitrary<Cmd>[] =>
   weighted<Cmd>([
     [3, fc.constantFrom(...CHANNELS).map(typeChannel)],
-    [10, fc.constant(act('type the code from the last message', (m) => submitCode(m, fresh(m)), deliveredCode))],
+    [10, fc.constant(act('type the code from the last message', (m) => submitCode(m, m.code.reached), deliveredCode))],
     [8, fc.integer({ min: 1, max: P.code.maxWrongPerCode }).map(wrongCodes)],
-    [8, fc.constant(act('ask for a new code', resend, () => ({ type: 'code.resend' })))],
-    [1, fc.constant(act('cancel', (m) => m.gate('flow.cancel') ?? ((m.state = 'cancelled'), applied), () => ({ type: 'flow.cancel' })))],
-    [2, fc.constantFrom(...MALFORMED).map(([label, raw]) => act(label, () => refused('invalid_input'), () => raw))],
+    [8, fc.constant(act('ask for a new code', askResend, () => ({ type: 'code.resend' })))],
+    [1, fc.constant(act('cancel', exit('flow.cancel', 'cancelled'), () => ({ type: 'flow.cancel' })))],
+    [2, malformed()],
     [
       3,
       fc.constantFrom({ type: 'code.resend' }, { type: 'flow.cancel' }, { type: 'code.submit', code: '123456' }).map((event) =>
-        step<Model, Real>(`a stranger's session sends ${event.type}`, async (m, r) => {
-          // Ownership comes first: the stranger learns nothing and changes nothing (only a finished flow says so).
-          await expectStep(r.host, r.flowId, FINAL.has(m.state) ? refused('flow_finished') : refused('session_required'), () => r.host.runtime.send(r.flowId, event, r.stranger));
-          await agree(m, r);
-        }),
+        // Ownership comes first: the stranger learns nothing and changes nothing (only a finished flow says so).
+        stranger.act(`a stranger's session sends ${event.type}`, (m) => (FINAL.has(m.state) ? refused('flow_finished') : refused('session_required')), () => event),
       ),
     ],
-    [
-      8,
-      clockMoves([P.sends.cooldownMs, P.code.ttlMs, HOUR, DAY, 30 * DAY]).map((ms) =>
-        step<Model, Real>(`wait ${human(ms)}`, async (m, r) => {
-          r.host.world.clock.advanceBy(ms);
-          m.now += ms;
-          await agree(m, r);
-        }),
-      ),
-    ],
-    [
-      5,
-      fc.constant(
-        step<Model, Real>('the host wakes the flow (clock.tick)', async (m, r) => {
-          tick(m);
-          expect(E.isRight(await r.host.runtime.tick(r.flowId))).toBe(true);
-          await agree(m, r);
-        }),
-      ),
-    ],
-    [
-      2,
-      fc.constant(
-        world('the provider will drop the next code', (m, r) => {
-          m.providerDrops = true;
-          r.host.faults.dropNextCode = true;
-        }),
-      ),
-    ],
-    [
-      1,
-      fc.constant(
-        world(
-          'the owner signs out',
-          (m, r) => {
-            m.sessionLive = false;
-            void r.host.world.sessions.revoke(r.owner.sessionId as string, m.now);
-          },
-          (m) => m.sessionLive,
-        ),
-      ),
-    ],
+    [8, waits([P.sends.cooldownMs, P.code.ttlMs, HOUR, DAY, 30 * DAY])],
+    [5, fc.constant(wake(tick))],
+    [2, fc.constant(world('the provider will drop the next code', providerDropsNextCode))],
+    [1, fc.constant(world('the owner signs out', ownerSignsOut, (m) => m.sessionLive))],
     [
       1,
       fc.constant(
@@ -327,33 +222,31 @@ const commands = (): fc.Arbitrary<Cmd>[] =>
     [
       3,
       fc.constantFrom(
-        twice('type the code from the last message', (m) => submitCode(m, fresh(m)), deliveredCode),
-        twice('ask for a new code', resend, () => ({ type: 'code.resend' })),
+        twice('type the code from the last message', (m) => submitCode(m, m.code.reached), deliveredCode),
+        twice('ask for a new code', askResend, () => ({ type: 'code.resend' })),
         twice('bind the e-mail new@example.com', (m) => submitChannel(m, 'email', 'new@example.com'), () => ({ type: 'channel.submit', kind: 'email', value: 'new@example.com' })),
       ),
     ],
-    [1, fc.constant(world('the host restarts', (_m, r) => void r.host.restart()))],
+    [1, fc.constant(restart())],
   ]);
 
-const setup = async (definition?: (ports: FlowPorts) => FlowDefinition) => {
-  const host = faultyHost({ blocked: [BLOCKED], ...(definition === undefined ? {} : { definitions: (w) => [definition(w)] }) });
+const setup = async (replacement?: Replacement) => {
+  const host = hostWith(replacement, { blocked: [BLOCKED] });
   const account = await seedAccount(host.world, { phone: OWN_PHONE });
   await seedAccount(host.world, { phone: OTHERS_PHONE, handle: 'bob_0001' });
-  const owner: HostSession = { actor: account.id, sessionId: host.world.sessions.signIn(account.id, 0, host.world.clock.now()).id };
-  const strangerId = host.world.directory.all().find((a) => a.id !== account.id)?.id as string;
-  const stranger: HostSession = { actor: strangerId, sessionId: host.world.sessions.signIn(strangerId as never, 0, host.world.clock.now()).id };
-  const started = await host.runtime.start('binding', {}, owner);
-  if (E.isLeft(started)) throw new Error(started.left.message);
+  const owner = signIn(host, account.id);
+  const stranger = signIn(host, host.world.directory.all().find((a) => a.id !== account.id)?.id as string);
+  const { flowId } = await startFlow(host, 'binding', owner);
   const now = host.world.clock.now();
   const model = new Model(now, now + P.flowMaxLifetimeMs);
-  return { model, real: { host, flowId: started.right.flowId, account, owner, stranger } };
+  return { model, real: { host, flowId, account, owner, stranger } };
 };
 
-const followsTheModel = (definition?: (ports: FlowPorts) => FlowDefinition) =>
-  fc.asyncProperty(fc.option(fc.constantFrom(...CHANNELS.slice(0, 4), CHANNELS[5] as (typeof CHANNELS)[number]), { freq: 4, nil: undefined }), fc.commands(commands(), { maxCommands: 40, size: 'max' }), async (first, cmds) => {
-    const { model, real } = await setup(definition);
-    if (first !== undefined) await typeChannel(first).run(model, real);
-    await fc.asyncModelRun(() => ({ model, real }), cmds);
+const followsTheModel = (replacement?: Replacement) =>
+  stories([fc.option(fc.constantFrom(...CHANNELS.slice(0, 4), CHANNELS[5] as (typeof CHANNELS)[number]), { freq: 4, nil: undefined })], commands(), 40, async (first) => {
+    const story = await setup(replacement);
+    if (first !== undefined) await typeChannel(first).run(story.model, story.real);
+    return story;
   });
 
 describe('binding model', () => {

@@ -6,6 +6,8 @@
  * (5 an hour, 10 a day, 60 s apart) that a refused or failed delivery answers with a notice.
  */
 import { DEFAULT_POLICY, type RateRule } from '../../src/domain/policy.ts';
+import { currentCode, notTheCode } from '../support/faultyHost.ts';
+import { applied, type Expected, type Gated, type Hosted } from './kit.ts';
 
 export type Outcome = 'accepted' | 'wrong' | 'expired' | 'used' | 'exhausted' | 'flow_exhausted';
 
@@ -87,6 +89,11 @@ export class ChallengeModel {
   codeExpiresAt(): number | null {
     return this.live ? this.expiresAt : null;
   }
+
+  /** Whether the last message that reached the person carries the current code (so typing it is right). */
+  get reached(): boolean {
+    return this.delivered >= 0 && this.delivered === this.counter;
+  }
 }
 
 export const NOTICE_FOR: Record<Exclude<Outcome, 'accepted'>, ModelNotice> = {
@@ -156,4 +163,53 @@ export const deliver = (
   }
   code.delivered = code.counter;
   return 'sent';
+};
+
+/** The provider will drop the next code: the host's fault switch and what the model expects, together. */
+export const providerDropsNextCode = (m: { providerDrops: boolean }, r: Hosted): void => {
+  m.providerDrops = true;
+  r.host.faults.dropNextCode = true;
+};
+
+/** A code surely wrong: read from storage, then changed, so no lucky guess can make it right. */
+export const wrongCode = (_m: unknown, r: Hosted) => ({ type: 'code.submit', code: notTheCode(currentCode(r.host.world, r.flowId)) });
+
+/** A flow's model that sends codes by these rules and waits for one in `awaitingCode`. */
+export interface CodeFlow extends Gated {
+  readonly now: number;
+  readonly code: ChallengeModel;
+  send(): void;
+}
+
+/** A typed code: an expired one only says so; a right one leads where `accepted` says; wrong ones count to the lock. */
+export const typeCode = <M extends CodeFlow>(m: M, right: boolean, accepted: (m: M) => M['state']): Expected => {
+  const gated = m.gate('code.submit');
+  if (gated !== undefined) return gated;
+  if (m.state === 'codeExpired') {
+    m.code.notice = { code: 'code_expired' };
+    return applied;
+  }
+  const outcome = m.code.outcome(m.now, right);
+  const outOfTries = m.code.spend(outcome);
+  if (outcome === 'accepted') {
+    m.code.notice = null;
+    m.state = accepted(m);
+  } else if (outcome === 'wrong' && outOfTries) {
+    m.state = 'locked';
+    m.code.notice = LOCKED;
+  } else m.code.notice = NOTICE_FOR[outcome];
+  return applied;
+};
+
+/** Inside the cooldown a resend only says how long is left; after it, a new code goes out. */
+export const askResend = (m: CodeFlow): Expected => {
+  const gated = m.gate('code.resend');
+  if (gated !== undefined) return gated;
+  if (!m.code.resendAllowed(m.now)) {
+    m.code.notice = m.code.cooldownNotice(m.now);
+    return applied;
+  }
+  m.state = 'awaitingCode';
+  m.send();
+  return applied;
 };

@@ -7,7 +7,6 @@
  * number) and cancel end the flow.
  */
 import fc from 'fast-check';
-import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import type { MemoryWorld } from '../../src/adapters/memory/index.ts';
 import type { Account } from '../../src/domain/account.ts';
@@ -16,10 +15,10 @@ import { channelRecoveryFlow } from '../../src/flows/channelRecovery.ts';
 import type { FlowDefinition } from '../../src/runtime/flowDefinition.ts';
 import type { FlowPorts } from '../../src/runtime/ports.ts';
 import { OLD_PASSWORD, seedAccount } from '../support/accounts.ts';
-import { currentCode, type FaultyHost, faultyHost, notTheCode } from '../support/faultyHost.ts';
+import { currentCode } from '../support/faultyHost.ts';
 import { enrollTotp } from '../support/friends.ts';
-import { Budget, ChallengeModel, deliver, LOCKED, NOTICE_FOR, type Outcome, P } from './challenge.ts';
-import { applied, clockMoves, concurrently, type Expected, expectStep, human, MALFORMED, refused, step, weighted } from './kit.ts';
+import { askResend, Budget, ChallengeModel, deliver, LOCKED, NOTICE_FOR, type Outcome, P, providerDropsNextCode, wrongCode } from './challenge.ts';
+import { applied, type Expected, exit, type Hosted, hostWith, readFlow, type Replacement, refused, startFlow, stories, storyKit, weighted } from './kit.ts';
 
 type Kind = 'sms' | 'email';
 
@@ -130,9 +129,7 @@ class Model {
   }
 }
 
-interface Real {
-  readonly host: FaultyHost;
-  readonly flowId: string;
+interface Real extends Hosted {
   readonly account: Account;
   readonly authenticator: (() => string) | null;
 }
@@ -142,9 +139,7 @@ const isCodeMessage = (key: string) => key.split(':').length === 3;
 const codeMessages = (world: MemoryWorld, address: string) => world.messenger.sent.filter((m) => m.message.to === address && isCodeMessage(m.idempotencyKey));
 
 const agree = async (m: Model, r: Real): Promise<void> => {
-  const read = await r.host.runtime.read(r.flowId);
-  if (E.isLeft(read)) throw new Error(read.left.message);
-  const { view, nextDeadline } = read.right;
+  const { view, nextDeadline } = await readFlow(r);
   expect({
     state: view.state,
     notice: view.notice,
@@ -236,18 +231,6 @@ const confirmLink = (m: Model, right: boolean): Expected => {
   return applied;
 };
 
-const resend = (m: Model): Expected => {
-  const gated = m.gate('code.resend');
-  if (gated !== undefined) return gated;
-  if (!m.code.resendAllowed(m.now)) {
-    m.code.notice = m.code.cooldownNotice(m.now);
-    return applied;
-  }
-  m.state = 'awaitingCode';
-  m.send();
-  return applied;
-};
-
 const submitSecondFactor = (m: Model, right: boolean): Expected => {
   const gated = m.gate('secondFactor.submit');
   if (gated !== undefined) return gated;
@@ -279,13 +262,6 @@ const submitPassword = (m: Model, password: string): Expected => {
   return applied;
 };
 
-const exit = (type: string, to: string) => (m: Model): Expected => {
-  const gated = m.gate(type);
-  if (gated !== undefined) return gated;
-  m.state = to;
-  return applied;
-};
-
 const tick = (m: Model): void => {
   if (FINAL.has(m.state)) return;
   const waiting = m.top === 'awaitingCode' || m.top === 'linkOpened';
@@ -300,61 +276,29 @@ const tick = (m: Model): void => {
 
 type Cmd = fc.AsyncCommand<Model, Real>;
 
-const send = (r: Real, event: unknown) => r.host.runtime.send(r.flowId, event);
-
-const act = (label: string, apply: (m: Model) => Expected, event: (m: Model, r: Real) => unknown): Cmd =>
-  step(label, async (m, r) => {
-    const raw = event(m, r);
-    await expectStep(r.host, r.flowId, apply(m), () => send(r, raw));
-    await agree(m, r);
-  });
-
-const twice = (label: string, apply: (m: Model) => Expected, event: (m: Model, r: Real) => unknown): Cmd =>
-  step(`${label}, twice at once`, async (m, r) => {
-    const raw = event(m, r);
-    await concurrently(r.host, r.flowId, apply(m), () => send(r, raw));
-    await agree(m, r);
-  });
-
-const world = (label: string, change: (m: Model, r: Real) => void, check: (m: Readonly<Model>) => boolean = () => true): Cmd =>
-  step(
-    label,
-    async (m, r) => {
-      change(m, r);
-      await agree(m, r);
-    },
-    check,
-  );
+const { act, twice, times, malformed, world, waits, wake, restart } = storyKit(agree);
 
 const lastMessage = (m: Model, r: Real) => codeMessages(r.host.world, ADDRESS[m.kind]).at(-1)?.message.text;
 const deliveredCode = (m: Model, r: Real) => ({ type: 'code.submit', code: lastMessage(m, r)?.match(/\b\d{6}\b/)?.[0] ?? '000000' });
 const deliveredLink = (type: 'link.open' | 'link.confirm') => (m: Model, r: Real) => ({ type, token: lastMessage(m, r)?.match(/[?&]token=([\w-]+)/)?.[1] ?? 'never-delivered-token' });
-/** Whether the last message reached the person and carries the current counter. */
-const fresh = (which: ChallengeModel) => which.delivered >= 0 && which.delivered === which.counter;
 
 const typeChannel = (_kind: Kind) => ([typed, key, bound]: readonly [string, string, boolean]): Cmd =>
   act(`type "${typed}"`, (m) => submitChannel(m, key, bound), () => ({ type: 'channel.submit', channel: typed }));
 
 const wrongCodes = (n: number): Cmd =>
-  step(`type ${n} wrong code${n === 1 ? '' : 's'}`, async (m, r) => {
-    for (let i = 0; i < n; i++) {
-      const raw = { type: 'code.submit', code: notTheCode(currentCode(r.host.world, r.flowId)) };
-      await expectStep(r.host, r.flowId, submitCode(m, false), () => send(r, raw));
-      await agree(m, r);
-    }
-  });
+  times(n, `type ${n} wrong code${n === 1 ? '' : 's'}`, (m) => submitCode(m, false), wrongCode);
 
 const commands = (kind: Kind): fc.Arbitrary<Cmd>[] =>
   weighted<Cmd>([
     [3, fc.constantFrom(...TYPED[kind]).map(typeChannel(kind))],
-    [10, fc.constant(act('type the code from the last message', (m) => submitCode(m, fresh(m.code)), deliveredCode))],
+    [10, fc.constant(act('type the code from the last message', (m) => submitCode(m, m.code.reached), deliveredCode))],
     [3, fc.constant(act('type the code the server would expect (an insider guess)', (m) => submitCode(m, true), (_m, r) => ({ type: 'code.submit', code: currentCode(r.host.world, r.flowId) ?? '000000' })))],
     [8, fc.integer({ min: 1, max: P.code.maxWrongPerCode }).map(wrongCodes)],
-    [8, fc.constant(act('ask for a new code', resend, () => ({ type: 'code.resend' })))],
+    [8, fc.constant(act('ask for a new code', askResend, () => ({ type: 'code.resend' })))],
     ...(kind === 'email'
       ? ([
-          [6, fc.constant(act('open the link from the last e-mail', (m) => openLink(m, fresh(m.link)), deliveredLink('link.open')))],
-          [6, fc.constant(act('confirm the link from the last e-mail', (m) => confirmLink(m, fresh(m.link)), deliveredLink('link.confirm')))],
+          [6, fc.constant(act('open the link from the last e-mail', (m) => openLink(m, m.link.reached), deliveredLink('link.open')))],
+          [6, fc.constant(act('confirm the link from the last e-mail', (m) => confirmLink(m, m.link.reached), deliveredLink('link.confirm')))],
           [2, fc.constantFrom('link.open', 'link.confirm').map((type) => act(`${type === 'link.open' ? 'open' : 'confirm'} a forged link`, (m) => (type === 'link.open' ? openLink(m, false) : confirmLink(m, false)), () => ({ type, token: 'AAAAAAAAAAAAAAAAAAAAAA' })))],
         ] as const)
       : ([
@@ -373,36 +317,10 @@ const commands = (kind: Kind): fc.Arbitrary<Cmd>[] =>
     [2, fc.constant(act('sign out a device from the review', (m) => m.gate('session.revoke') ?? applied, () => ({ type: 'session.revoke', sessionId: 'sess-elsewhere' })))],
     [3, fc.constant(act('finish the security review', exit('security.done', 'recovered'), () => ({ type: 'security.done' })))],
     [1, fc.constant(act('cancel', exit('flow.cancel', 'cancelled'), () => ({ type: 'flow.cancel' })))],
-    [2, fc.constantFrom(...MALFORMED).map(([label, raw]) => act(label, () => refused('invalid_input'), () => raw))],
-    [
-      8,
-      clockMoves([P.sends.cooldownMs, P.code.ttlMs, P.code.emailLinkTtlMs, HOUR, DAY, 30 * DAY]).map((ms) =>
-        step<Model, Real>(`wait ${human(ms)}`, async (m, r) => {
-          r.host.world.clock.advanceBy(ms);
-          m.now += ms;
-          await agree(m, r);
-        }),
-      ),
-    ],
-    [
-      5,
-      fc.constant(
-        step<Model, Real>('the host wakes the flow (clock.tick)', async (m, r) => {
-          tick(m);
-          expect(E.isRight(await r.host.runtime.tick(r.flowId))).toBe(true);
-          await agree(m, r);
-        }),
-      ),
-    ],
-    [
-      2,
-      fc.constant(
-        world('the provider will drop the next code', (m, r) => {
-          m.providerDrops = true;
-          r.host.faults.dropNextCode = true;
-        }),
-      ),
-    ],
+    [2, malformed()],
+    [8, waits([P.sends.cooldownMs, P.code.ttlMs, P.code.emailLinkTtlMs, HOUR, DAY, 30 * DAY])],
+    [5, fc.constant(wake(tick))],
+    [2, fc.constant(world('the provider will drop the next code', providerDropsNextCode))],
     [
       1,
       fc.constant(
@@ -428,41 +346,33 @@ const commands = (kind: Kind): fc.Arbitrary<Cmd>[] =>
     [
       3,
       fc.constantFrom(
-        twice('type the code from the last message', (m) => submitCode(m, fresh(m.code)), deliveredCode),
-        twice('ask for a new code', resend, () => ({ type: 'code.resend' })),
+        twice('type the code from the last message', (m) => submitCode(m, m.code.reached), deliveredCode),
+        twice('ask for a new code', askResend, () => ({ type: 'code.resend' })),
         twice(`choose the password "${NEW_PASSWORD}"`, (m) => submitPassword(m, NEW_PASSWORD), () => ({ type: 'password.submit', password: NEW_PASSWORD })),
       ),
     ],
-    [
-      1,
-      fc.constant(
-        world('the host restarts', (_m, r) => {
-          r.host.restart();
-        }),
-      ),
-    ],
+    [1, fc.constant(restart())],
   ]);
 
-const setup = async (kind: Kind, secondFactor: boolean, definition?: (ports: FlowPorts) => FlowDefinition) => {
-  const host = faultyHost(definition === undefined ? {} : { definitions: (w) => [definition(w)] });
+const setup = async (kind: Kind, secondFactor: boolean, replacement?: Replacement) => {
+  const host = hostWith(replacement);
   const account = await seedAccount(host.world, { phone: ADDRESS.sms, email: ADDRESS.email });
   const authenticator = secondFactor ? await enrollTotp(host.world, account.id) : null;
-  const started = await host.runtime.start(kind === 'sms' ? 'smsRecovery' : 'emailRecovery', {});
-  if (E.isLeft(started)) throw new Error(started.left.message);
+  const { flowId } = await startFlow(host, kind === 'sms' ? 'smsRecovery' : 'emailRecovery');
   const now = host.world.clock.now();
-  return { model: new Model(kind, secondFactor, now, now + P.flowMaxLifetimeMs), real: { host, flowId: started.right.flowId, account, authenticator } };
+  return { model: new Model(kind, secondFactor, now, now + P.flowMaxLifetimeMs), real: { host, flowId, account, authenticator } };
 };
 
 /** Most stories start with the bound channel typed, so their commands are spent further in. */
-const followsTheModel = (kind: Kind, definition?: (ports: FlowPorts) => FlowDefinition) =>
-  fc.asyncProperty(
-    fc.option(fc.oneof({ weight: 3, arbitrary: fc.constant(TYPED[kind][0] as (typeof TYPED)[Kind][number]) }, { weight: 2, arbitrary: fc.constantFrom(...TYPED[kind]) }), { freq: 4, nil: undefined }),
-    fc.boolean(),
-    fc.commands(commands(kind), { maxCommands: 40, size: 'max' }),
-    async (first, secondFactor, cmds) => {
-      const { model, real } = await setup(kind, secondFactor, definition);
-      if (first !== undefined) await typeChannel(kind)(first).run(model, real);
-      await fc.asyncModelRun(() => ({ model, real }), cmds);
+const followsTheModel = (kind: Kind, replacement?: Replacement) =>
+  stories(
+    [fc.option(fc.oneof({ weight: 3, arbitrary: fc.constant(TYPED[kind][0] as (typeof TYPED)[Kind][number]) }, { weight: 2, arbitrary: fc.constantFrom(...TYPED[kind]) }), { freq: 4, nil: undefined }), fc.boolean()],
+    commands(kind),
+    40,
+    async (first, secondFactor) => {
+      const story = await setup(kind, secondFactor, replacement);
+      if (first !== undefined) await typeChannel(kind)(first).run(story.model, story.real);
+      return story;
     },
   );
 

@@ -15,10 +15,9 @@ import type { FlowDefinition } from '../../src/runtime/flowDefinition.ts';
 import type { FlowPorts } from '../../src/runtime/ports.ts';
 import type { HostSession, StepResult } from '../../src/runtime/runtime.ts';
 import { OLD_PASSWORD, seedAccount } from '../support/accounts.ts';
-import { type FaultyHost, faultyHost } from '../support/faultyHost.ts';
 import { enrollTotp, NEW_PASSWORD, OWNER_HANDLE, seedFriends } from '../support/friends.ts';
 import { P } from './challenge.ts';
-import { applied, clockMoves, concurrently, type Expected, expectStep, human, MALFORMED, refused, step, weighted } from './kit.ts';
+import { applied, type Expected, exit, expectStep, type Hosted, hostWith, readFlow, type Replacement, refused, startFlow, step, stories, storyKit, weighted } from './kit.ts';
 
 const F = P.friends;
 const FRIENDS = ['friend_00', 'friend_01', 'friend_02', 'friend_03', 'friend_04'];
@@ -97,18 +96,14 @@ class Model {
   }
 }
 
-interface Real {
-  readonly host: FaultyHost;
-  readonly flowId: string;
+interface Real extends Hosted {
   readonly token: string;
   readonly owner: Account;
   readonly accounts: ReadonlyMap<string, Account>;
 }
 
 const agree = async (m: Model, r: Real): Promise<void> => {
-  const read = await r.host.runtime.read(r.flowId);
-  if (E.isLeft(read)) throw new Error(read.left.message);
-  const { view, nextDeadline } = read.right;
+  const { view, nextDeadline } = await readFlow(r);
   expect({
     state: view.state,
     account: view['account'],
@@ -273,16 +268,16 @@ const password = (m: Model, value: string): Expected => {
 
 type Cmd = fc.AsyncCommand<Model, Real>;
 
-const requester = (label: string, apply: (m: Model) => Expected, event: Record<string, unknown>): Cmd =>
-  step(label, async (m, r) => {
-    await expectStep(r.host, r.flowId, apply(m), () => r.host.runtime.send(r.flowId, { ...event, token: r.token }));
-    await agree(m, r);
-  });
+const { act, malformed, from, world, waits, wake, restart } = storyKit(agree);
+
+/** The requester has no session: the token shown at the start is what tells them apart. */
+const requester = (label: string, apply: (m: Model) => Expected, event: Record<string, unknown>): Cmd => act(label, apply, (_m, r) => ({ ...event, token: r.token }));
 
 const sessionOf = (r: Real, handle: string): HostSession => {
   const account = r.accounts.get(handle) as Account;
   return { actor: account.id, sessionId: r.host.world.sessions.signIn(account.id, r.host.world.directory.peek(account.id)?.securityEpoch ?? 0, r.host.world.clock.now()).id };
 };
+const signedInAs = (handle: string) => from((_m, r) => sessionOf(r, handle));
 
 const friendConfirms = (handle: string): Cmd =>
   step(`${handle} confirms`, async (m, r) => {
@@ -303,39 +298,20 @@ const commands = (): fc.Arbitrary<Cmd>[] =>
       ),
     ],
     [10, fc.constantFrom(...FRIENDS, STRANGER).map(friendConfirms)],
-    [1, fc.constantFrom(FRIENDS[0] as string, STRANGER).map((h) => step<Model, Real>(`${h} refuses`, async (m, r) => (await expectStep(r.host, r.flowId, refuseBy(m, h), () => r.host.runtime.send(r.flowId, { type: 'friend.refuse' }, sessionOf(r, h))), agree(m, r))))],
-    [1, fc.constant(step<Model, Real>('the owner stops it', async (m, r) => (await expectStep(r.host, r.flowId, ownerStop(m), () => r.host.runtime.send(r.flowId, { type: 'owner.stop' }, sessionOf(r, OWNER_HANDLE))), agree(m, r))))],
+    [1, fc.constantFrom(FRIENDS[0] as string, STRANGER).map((h) => signedInAs(h).act(`${h} refuses`, (m) => refuseBy(m, h), () => ({ type: 'friend.refuse' })))],
+    [1, fc.constant(signedInAs(OWNER_HANDLE).act('the owner stops it', ownerStop, () => ({ type: 'owner.stop' })))],
     [2, fc.constantFrom([FRIENDS[2], FRIENDS[3]], [FRIENDS[2], FRIENDS[4]], [FRIENDS[0], STRANGER], [FRIENDS[4], FRIENDS[3]], [FRIENDS[1], FRIENDS[0]]).map(([old, added]) => requester(`replace ${old} with ${added}`, (m) => replace(m, old as string, added as string), { type: 'friends.replace', old, new: added }))],
-    [
-      6,
-      clockMoves([HOUR, F.windowMs, F.disputeWaitMs, P.flowMaxLifetimeMs]).map((ms) =>
-        step<Model, Real>(`wait ${human(ms)}`, async (m, r) => {
-          r.host.world.clock.advanceBy(ms);
-          m.now += ms;
-          await agree(m, r);
-        }),
-      ),
-    ],
-    [
-      5,
-      fc.constant(
-        step<Model, Real>('the host wakes the flow (clock.tick)', async (m, r) => {
-          tick(m);
-          expect(E.isRight(await r.host.runtime.tick(r.flowId))).toBe(true);
-          await agree(m, r);
-        }),
-      ),
-    ],
+    [6, waits([HOUR, F.windowMs, F.disputeWaitMs, P.flowMaxLifetimeMs])],
+    [5, fc.constant(wake(tick))],
     [
       1,
       fc.constant(
-        step<Model, Real>(
+        world(
           'the owner turns on 2FA',
           async (m, r) => {
             m.factorOn = true;
             const app = await enrollTotp(r.host.world, r.owner.id);
             (r as { app?: () => string }).app = app;
-            await agree(m, r);
           },
           (m) => !m.factorOn,
         ),
@@ -346,53 +322,35 @@ const commands = (): fc.Arbitrary<Cmd>[] =>
       await expectStep(r.host, r.flowId, secondFactor(m, right && m.factorOn), () => r.host.runtime.send(r.flowId, { type: 'secondFactor.submit', code, token: r.token }));
       await agree(m, r);
     }))],
-    [1, fc.constant(step<Model, Real>("the owner's password is changed elsewhere", async (m, r) => ((m.epoch += 1), r.host.world.directory.bumpEpoch(r.owner.id), agree(m, r)), (m) => m.epoch === 0))],
+    [1, fc.constant(world("the owner's password is changed elsewhere", (m, r) => ((m.epoch += 1), r.host.world.directory.bumpEpoch(r.owner.id)), (m) => m.epoch === 0))],
     [4, fc.constantFrom(NEW_PASSWORD, OLD_PASSWORD).map((pw) => requester(`choose the password "${pw}"`, (m) => password(m, pw), { type: 'password.submit', password: pw }))],
-    [2, fc.constant(requester('finish the security review', (m) => m.gate('security.done') ?? ((m.state = 'recovered'), applied), { type: 'security.done' }))],
+    [2, fc.constant(requester('finish the security review', exit('security.done', 'recovered'), { type: 'security.done' }))],
     [1, fc.constant(requester('cancel', (m) => m.gate('flow.cancel') ?? (m.passwordSubmitted ? refused('event_not_accepted') : ((m.state = 'cancelled'), applied)), { type: 'flow.cancel' }))],
-    [
-      1,
-      fc.constant(
-        step<Model, Real>('someone without the token names the account', async (m, r) => {
-          const expected = m.gate('account.submit') ?? refused('token_invalid');
-          await expectStep(r.host, r.flowId, expected, () => r.host.runtime.send(r.flowId, { type: 'account.submit', handle: OWNER_HANDLE, token: 'guessed' }));
-          await agree(m, r);
-        }),
-      ),
-    ],
-    [1, fc.constantFrom(...MALFORMED).map(([label, raw]) => step<Model, Real>(label, async (m, r) => (await expectStep(r.host, r.flowId, refused('invalid_input'), () => r.host.runtime.send(r.flowId, raw)), agree(m, r))))],
-    [
-      2,
-      fc.constant(
-        step<Model, Real>('friend_00 confirms twice at once', async (m, r) => {
-          const session = sessionOf(r, 'friend_00');
-          await concurrently(r.host, r.flowId, confirm(m, 'friend_00').expected, () => r.host.runtime.send(r.flowId, { type: 'friend.confirm' }, session));
-          await agree(m, r);
-        }),
-      ),
-    ],
-    [1, fc.constant(step<Model, Real>('the host restarts', async (m, r) => (r.host.restart(), agree(m, r))))],
+    [1, fc.constant(act('someone without the token names the account', (m) => m.gate('account.submit') ?? refused('token_invalid'), () => ({ type: 'account.submit', handle: OWNER_HANDLE, token: 'guessed' })))],
+    [1, malformed()],
+    [2, fc.constant(signedInAs('friend_00').twice('friend_00 confirms', (m) => confirm(m, 'friend_00').expected, () => ({ type: 'friend.confirm' })))],
+    [1, fc.constant(restart())],
   ]);
 
-const setup = async (definition?: (ports: FlowPorts) => FlowDefinition) => {
-  const host = faultyHost(definition === undefined ? {} : { definitions: (w) => [definition(w)] });
+const setup = async (replacement?: Replacement) => {
+  const host = hostWith(replacement);
   const { owner, friends } = await seedFriends(host.world, FRIENDS.length);
   const stranger = await seedAccount(host.world, { handle: STRANGER, phone: '+8613700137000' });
   const accounts = new Map<string, Account>([[OWNER_HANDLE, owner as Account], [STRANGER, stranger], ...friends.map((f) => [f.handle, f] as const)]);
-  const started = await host.runtime.start('friendAssist', {});
-  if (E.isLeft(started)) throw new Error(started.left.message);
+  const started = await startFlow(host, 'friendAssist');
   const now = host.world.clock.now();
-  return { model: new Model(now, now + P.flowMaxLifetimeMs), real: { host, flowId: started.right.flowId, token: started.right.view['requesterToken'] as string, owner: owner as Account, accounts } };
+  return { model: new Model(now, now + P.flowMaxLifetimeMs), real: { host, flowId: started.flowId, token: started.view['requesterToken'] as string, owner: owner as Account, accounts } };
 };
 
 /** Most stories begin with the account named and three friends asked, many with all three confirmed. */
-const followsTheModel = (definition?: (ports: FlowPorts) => FlowDefinition) =>
-  fc.asyncProperty(fc.constantFrom(0, 1, 2, 2, 3, 3), fc.commands(commands(), { maxCommands: 35, size: 'max' }), async (prologue, cmds) => {
-    const { model, real } = await setup(definition);
+const followsTheModel = (replacement?: Replacement) =>
+  stories([fc.constantFrom(0, 1, 2, 2, 3, 3)], commands(), 35, async (prologue) => {
+    const story = await setup(replacement);
+    const { model, real } = story;
     if (prologue >= 1) await requester('name the account', (m) => nameAccount(m, OWNER_HANDLE), { type: 'account.submit', handle: OWNER_HANDLE }).run(model, real);
     if (prologue >= 2) await requester('name three friends', (m) => nominate(m, FRIENDS.slice(0, 3)), { type: 'friends.nominate', handles: FRIENDS.slice(0, 3) }).run(model, real);
     if (prologue >= 3) for (const friend of FRIENDS.slice(0, 3)) await friendConfirms(friend).run(model, real);
-    await fc.asyncModelRun(() => ({ model, real }), cmds);
+    return story;
   });
 
 describe('friend-assisted recovery model', () => {

@@ -9,7 +9,6 @@
  * told apart by the host's session only.
  */
 import fc from 'fast-check';
-import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import type { Account } from '../../src/domain/account.ts';
 import { DAY, HOUR } from '../../src/domain/time.ts';
@@ -18,9 +17,8 @@ import type { FlowDefinition } from '../../src/runtime/flowDefinition.ts';
 import type { FlowPorts } from '../../src/runtime/ports.ts';
 import type { HostSession } from '../../src/runtime/runtime.ts';
 import { OLD_PASSWORD, seedAccount } from '../support/accounts.ts';
-import { currentCode, type FaultyHost, faultyHost, notTheCode } from '../support/faultyHost.ts';
-import { ChallengeModel, LOCKED, NOTICE_FOR, P } from './challenge.ts';
-import { applied, clockMoves, type Expected, expectStep, human, MALFORMED, refused, step, weighted } from './kit.ts';
+import { ChallengeModel, LOCKED, NOTICE_FOR, P, wrongCode } from './challenge.ts';
+import { applied, type Expected, exit, type Hosted, hostWith, human, readFlow, type Replacement, refused, startFlow, step, stories, storyKit, weighted } from './kit.ts';
 
 const R = P.review;
 const EMAIL = 'wang@example.com';
@@ -145,16 +143,12 @@ class Model {
   }
 }
 
-interface Real {
-  readonly host: FaultyHost;
-  readonly flowId: string;
+interface Real extends Hosted {
   readonly account: Account;
 }
 
 const agree = async (m: Model, r: Real): Promise<void> => {
-  const read = await r.host.runtime.read(r.flowId);
-  if (E.isLeft(read)) throw new Error(read.left.message);
-  const { view, nextDeadline } = read.right;
+  const { view, nextDeadline } = await readFlow(r);
   const binding = m.top === 'bindingRequired' || m.top === 'awaitingBindingCode';
   const approved = m.approved !== null;
   expect({
@@ -358,14 +352,15 @@ function tick(m: Model): void {
 
 type Cmd = fc.AsyncCommand<Model, Real>;
 
-const as = (who: 'person' | 'agent' | 'owner', label: string, apply: (m: Model) => Expected, event: (m: Model, r: Real) => unknown): Cmd =>
-  step(label, async (m, r) => {
-    const session: HostSession | undefined =
-      who === 'agent' ? AGENT : who === 'owner' ? { actor: r.account.id, sessionId: r.host.world.sessions.signIn(r.account.id, r.host.world.directory.peek(r.account.id)?.securityEpoch ?? 0, m.now).id } : undefined;
-    const raw = event(m, r);
-    await expectStep(r.host, r.flowId, apply(m), () => r.host.runtime.send(r.flowId, raw, session));
-    await agree(m, r);
-  });
+const kit = storyKit(agree);
+const { from, malformed, world, waits, wake, restart } = kit;
+/** Each role is told apart by the host's session only: the person has none, the owner signs in afresh. */
+const roles = {
+  person: kit,
+  agent: from(() => AGENT),
+  owner: from((m, r) => ({ actor: r.account.id, sessionId: r.host.world.sessions.signIn(r.account.id, r.host.world.directory.peek(r.account.id)?.securityEpoch ?? 0, m.now).id })),
+};
+const as = (who: keyof typeof roles, label: string, apply: (m: Model) => Expected, event: (m: Model, r: Real) => unknown): Cmd => roles[who].act(label, apply, event);
 
 const commands = (): fc.Arbitrary<Cmd>[] =>
   weighted<Cmd>([
@@ -379,32 +374,22 @@ const commands = (): fc.Arbitrary<Cmd>[] =>
     [1, fc.constant(as('owner', 'the owner stops it', ownerStop, () => ({ type: 'owner.stop' })))],
     [1, fc.constant(as('person', 'withdraw (cancel)', cancel, () => ({ type: 'flow.cancel' })))],
     [5, fc.constantFrom('a brand new long passphrase', OLD_PASSWORD).map((pw) => as('person', `choose the password "${pw}"`, (m) => password(m, pw), () => ({ type: 'password.submit', password: pw })))],
-    [4, fc.constant(as('person', 'finish the security review', (m) => m.gate('security.done') ?? ((m.state = 'bindingRequired'), applied), () => ({ type: 'security.done' })))],
+    [4, fc.constant(as('person', 'finish the security review', exit('security.done', 'bindingRequired'), () => ({ type: 'security.done' })))],
     [5, fc.constant(as('person', `bind ${NEW_EMAIL}`, bind, () => ({ type: 'channel.submit', kind: 'email', value: NEW_EMAIL })))],
     [5, fc.constant(as('person', 'type the code from the e-mail', (m) => submitCode(m, m.code.delivered === m.code.counter), (_m, r) => ({ type: 'code.submit', code: r.host.world.messenger.lastCodeTo(NEW_EMAIL) ?? '000000' })))],
-    [3, fc.constant(as('person', 'type a wrong code', (m) => submitCode(m, false), (_m, r) => ({ type: 'code.submit', code: notTheCode(currentCode(r.host.world, r.flowId)) })))],
+    [3, fc.constant(as('person', 'type a wrong code', (m) => submitCode(m, false), wrongCode))],
     [
       2,
       fc.constantFrom('review.approve', 'password.submit').map((type) =>
-        step<Model, Real>(type === 'review.approve' ? 'someone without the agent role approves' : 'an agent tries to set the password', async (m, r) => {
-          const expected = FINAL.has(m.top) ? refused('flow_finished') : refused('not_permitted');
-          await expectStep(r.host, r.flowId, expected, () =>
-            type === 'review.approve' ? r.host.runtime.send(r.flowId, { type, resetSecondFactor: false }) : r.host.runtime.send(r.flowId, { type, password: 'a brand new long passphrase' }, AGENT),
-          );
-          await agree(m, r);
-        }),
+        as(
+          type === 'review.approve' ? 'person' : 'agent',
+          type === 'review.approve' ? 'someone without the agent role approves' : 'an agent tries to set the password',
+          (m) => (FINAL.has(m.top) ? refused('flow_finished') : refused('not_permitted')),
+          () => (type === 'review.approve' ? { type, resetSecondFactor: false } : { type, password: 'a brand new long passphrase' }),
+        ),
       ),
     ],
-    [
-      8,
-      clockMoves([HOUR, R.disputeWindowMs, R.agentActionMs, R.userResponseMs, R.evidenceRetentionMs]).map((ms) =>
-        step<Model, Real>(`wait ${human(ms)}`, async (m, r) => {
-          r.host.world.clock.advanceBy(ms);
-          m.now += ms;
-          await agree(m, r);
-        }),
-      ),
-    ],
+    [8, waits([HOUR, R.disputeWindowMs, R.agentActionMs, R.userResponseMs, R.evidenceRetentionMs])],
     [
       // Late decisions and answers land here: the case's end is the boundary every deadline meets.
       2,
@@ -421,34 +406,25 @@ const commands = (): fc.Arbitrary<Cmd>[] =>
         ),
       ),
     ],
-    [
-      6,
-      fc.constant(
-        step<Model, Real>('the host wakes the flow (clock.tick)', async (m, r) => {
-          tick(m);
-          expect(E.isRight(await r.host.runtime.tick(r.flowId))).toBe(true);
-          await agree(m, r);
-        }),
-      ),
-    ],
-    [1, fc.constant(step<Model, Real>('the account is deactivated', async (m, r) => ((m.accountActive = false), r.host.world.directory.deactivate(r.account.id), agree(m, r)), (m) => m.accountActive))],
-    [1, fc.constant(step<Model, Real>("the owner's password is changed elsewhere", async (m, r) => ((m.epoch += 1), r.host.world.directory.bumpEpoch(r.account.id), agree(m, r)), (m) => m.epoch === 0 && !m.applied))],
-    [1, fc.constantFrom(...MALFORMED).map(([label, raw]) => as('person', label, () => refused('invalid_input'), () => raw))],
-    [1, fc.constant(step<Model, Real>('the host restarts', async (m, r) => (r.host.restart(), agree(m, r))))],
+    [6, fc.constant(wake(tick))],
+    [1, fc.constant(world('the account is deactivated', (m, r) => ((m.accountActive = false), r.host.world.directory.deactivate(r.account.id)), (m) => m.accountActive))],
+    [1, fc.constant(world("the owner's password is changed elsewhere", (m, r) => ((m.epoch += 1), r.host.world.directory.bumpEpoch(r.account.id)), (m) => m.epoch === 0 && !m.applied))],
+    [1, malformed()],
+    [1, fc.constant(restart())],
   ]);
 
-const setup = async (definition?: (ports: FlowPorts) => FlowDefinition) => {
-  const host = faultyHost(definition === undefined ? {} : { definitions: (w) => [definition(w)] });
+const setup = async (replacement?: Replacement) => {
+  const host = hostWith(replacement);
   const account = await seedAccount(host.world, { email: EMAIL });
-  const started = await host.runtime.start('manualReview', {});
-  if (E.isLeft(started)) throw new Error(started.left.message);
-  return { model: new Model(host.world.clock.now()), real: { host, flowId: started.right.flowId, account } };
+  const { flowId } = await startFlow(host, 'manualReview');
+  return { model: new Model(host.world.clock.now()), real: { host, flowId, account } };
 };
 
 /** Most stories begin with a ticket open about a real account, many past its approval and dispute window. */
-const followsTheModel = (definition?: (ports: FlowPorts) => FlowDefinition) =>
-  fc.asyncProperty(fc.constantFrom(0, 2, 3, 4, 4), fc.commands(commands(), { maxCommands: 35, size: 'max' }), async (prologue, cmds) => {
-    const { model, real } = await setup(definition);
+const followsTheModel = (replacement?: Replacement) =>
+  stories([fc.constantFrom(0, 2, 3, 4, 4)], commands(), 35, async (prologue) => {
+    const story = await setup(replacement);
+    const { model, real } = story;
     if (prologue >= 2) {
       await as('person', 'name the account', (m) => nameAccount(m, true), () => ({ type: 'account.submit', handle: 'wang_xiaoming' })).run(model, real);
       await as('person', 'tell support what you remember', (m) => submitEvidence(m, true), () => EVIDENCE).run(model, real);
@@ -461,7 +437,7 @@ const followsTheModel = (definition?: (ports: FlowPorts) => FlowDefinition) =>
       await real.host.runtime.tick(real.flowId);
       await agree(model, real);
     }
-    await fc.asyncModelRun(() => ({ model, real }), cmds);
+    return story;
   });
 
 describe('manual review model', () => {

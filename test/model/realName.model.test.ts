@@ -6,18 +6,15 @@
  * The account's status in the directory follows along.
  */
 import fc from 'fast-check';
-import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import type { Account } from '../../src/domain/account.ts';
 import { DAY, HOUR } from '../../src/domain/time.ts';
 import { providerVerdict, realNameFlow } from '../../src/flows/realName.ts';
 import type { FlowDefinition } from '../../src/runtime/flowDefinition.ts';
 import type { FlowPorts } from '../../src/runtime/ports.ts';
 import type { HostSession } from '../../src/runtime/runtime.ts';
 import { seedAccount } from '../support/accounts.ts';
-import { type FaultyHost, faultyHost } from '../support/faultyHost.ts';
 import { P } from './challenge.ts';
-import { applied, clockMoves, concurrently, type Expected, expectStep, human, MALFORMED, refused, step, weighted } from './kit.ts';
+import { applied, type Expected, expectStep, hostWith, type Owned, readFlow, type Replacement, refused, signIn, startFlow, step, stories, storyKit, weighted } from './kit.ts';
 
 type State = 'notStarted' | 'submitted' | 'rejectedRetryable' | 'unavailable' | 'submissionExpired' | 'verified' | 'rejected' | 'expired' | 'cancelled' | 'timedOut';
 const FINAL: ReadonlySet<State> = new Set(['verified', 'rejected', 'expired', 'cancelled', 'timedOut']);
@@ -44,18 +41,12 @@ class Model {
   }
 }
 
-interface Real {
-  readonly host: FaultyHost;
-  readonly flowId: string;
-  readonly account: Account;
-  readonly owner: HostSession;
+interface Real extends Owned {
   readonly stranger: HostSession;
 }
 
 const agree = async (m: Model, r: Real): Promise<void> => {
-  const read = await r.host.runtime.read(r.flowId);
-  if (E.isLeft(read)) throw new Error(read.left.message);
-  const { view, nextDeadline } = read.right;
+  const { view, nextDeadline } = await readFlow(r);
   const done = FINAL.has(m.state);
   expect({ state: view.state, submissions: view['submissions'], attemptsLeft: view['attemptsLeft'], verdictDueAt: view['verdictDueAt'], notice: view.notice, result: view.result, nextDeadline, status: (await r.host.world.directory.get(r.account.id))?.realName }).toEqual({
     state: m.state,
@@ -135,11 +126,9 @@ const cancel = (m: Model): Expected => {
 
 type Cmd = fc.AsyncCommand<Model, Real>;
 
-const owner = (label: string, apply: (m: Model) => Expected, event: unknown): Cmd =>
-  step(label, async (m, r) => {
-    await expectStep(r.host, r.flowId, apply(m), () => r.host.runtime.send(r.flowId, event, r.owner));
-    await agree(m, r);
-  });
+const { from, world, waits, wake, restart } = storyKit(agree);
+const asOwner = from((_m, r) => r.owner);
+const owner = (label: string, apply: (m: Model) => Expected, event: unknown): Cmd => asOwner.act(label, apply, () => event);
 
 const webhook = (label: string, kind: 'verified' | 'rejected', offset: number): Cmd =>
   step(label, async (m, r) => {
@@ -156,81 +145,53 @@ const commands = (): fc.Arbitrary<Cmd>[] =>
     [
       2,
       fc.constant(
-        step<Model, Real>('the provider will refuse the next submission', async (m, r) => {
-          m.providerDown = true;
-          const provider = r.host.world.realNameProvider;
-          const submitOnce = provider.submit.bind(provider);
-          provider.submit = async (...args) => {
-            provider.submit = submitOnce;
-            void args;
-            return { accepted: false };
-          };
-          await agree(m, r);
-        }, (m) => !m.providerDown),
+        world(
+          'the provider will refuse the next submission',
+          (m, r) => {
+            m.providerDown = true;
+            const provider = r.host.world.realNameProvider;
+            const submitOnce = provider.submit.bind(provider);
+            provider.submit = async (...args) => {
+              provider.submit = submitOnce;
+              void args;
+              return { accepted: false };
+            };
+          },
+          (m) => !m.providerDown,
+        ),
       ),
     ],
-    [
-      6,
-      clockMoves([P.realName.providerTimeoutMs, HOUR, DAY, P.flowMaxLifetimeMs]).map((ms) =>
-        step<Model, Real>(`wait ${human(ms)}`, async (m, r) => {
-          r.host.world.clock.advanceBy(ms);
-          m.now += ms;
-          await agree(m, r);
-        }),
-      ),
-    ],
-    [
-      4,
-      fc.constant(
-        step<Model, Real>('the host wakes the flow (clock.tick)', async (m, r) => {
-          tick(m);
-          expect(E.isRight(await r.host.runtime.tick(r.flowId))).toBe(true);
-          await agree(m, r);
-        }),
-      ),
-    ],
+    [6, waits([P.realName.providerTimeoutMs, HOUR, DAY, P.flowMaxLifetimeMs])],
+    [4, fc.constant(wake(tick))],
     [1, fc.constant(owner('cancel', cancel, { type: 'flow.cancel' }))],
     [
       2,
       fc.constantFrom('anonymous', 'stranger').map((who) =>
-        step<Model, Real>(`${who === 'anonymous' ? 'someone signed out' : "another account's session"} submits a reference`, async (m, r) => {
-          const session: HostSession = who === 'anonymous' ? { actor: null, sessionId: null } : r.stranger;
-          await expectStep(r.host, r.flowId, FINAL.has(m.state) ? refused('flow_finished') : refused('session_required'), () => r.host.runtime.send(r.flowId, { type: 'realName.submit', reference: 'kyc_ref_9999' }, session));
-          await agree(m, r);
-        }),
+        from((_m, r): HostSession => (who === 'anonymous' ? { actor: null, sessionId: null } : r.stranger)).act(
+          `${who === 'anonymous' ? 'someone signed out' : "another account's session"} submits a reference`,
+          (m) => (FINAL.has(m.state) ? refused('flow_finished') : refused('session_required')),
+          () => ({ type: 'realName.submit', reference: 'kyc_ref_9999' }),
+        ),
       ),
     ],
     [1, fc.constant(owner('forge a verdict through the client door', () => refused('invalid_input'), { type: 'provider.verified', attempt: 1 }))],
-    [2, fc.constantFrom(...MALFORMED).map(([label, raw]) => owner(label, () => refused('invalid_input'), raw))],
-    [
-      2,
-      fc.constant(
-        step<Model, Real>('submit the reference "kyc_ref_0001", twice at once', async (m, r) => {
-          await concurrently(r.host, r.flowId, submit(m, 'kyc_ref_0001'), () => r.host.runtime.send(r.flowId, { type: 'realName.submit', reference: 'kyc_ref_0001' }, r.owner));
-          await agree(m, r);
-        }),
-      ),
-    ],
-    [1, fc.constant(step<Model, Real>('the host restarts', async (m, r) => (r.host.restart(), agree(m, r))))],
+    [2, asOwner.malformed()],
+    [2, fc.constant(asOwner.twice('submit the reference "kyc_ref_0001"', (m) => submit(m, 'kyc_ref_0001'), () => ({ type: 'realName.submit', reference: 'kyc_ref_0001' })))],
+    [1, fc.constant(restart())],
   ]);
 
-const setup = async (definition?: (ports: FlowPorts) => FlowDefinition) => {
-  const host = faultyHost(definition === undefined ? {} : { definitions: (w) => [definition(w)] });
+const setup = async (replacement?: Replacement) => {
+  const host = hostWith(replacement);
   const account = await seedAccount(host.world);
   const other = await seedAccount(host.world, { phone: '+8613700137000', handle: 'bob_0001' });
-  const ownerSession: HostSession = { actor: account.id, sessionId: host.world.sessions.signIn(account.id, 0, host.world.clock.now()).id };
-  const stranger: HostSession = { actor: other.id, sessionId: host.world.sessions.signIn(other.id, 0, host.world.clock.now()).id };
-  const started = await host.runtime.start('realName', {}, ownerSession);
-  if (E.isLeft(started)) throw new Error(started.left.message);
+  const ownerSession = signIn(host, account.id);
+  const stranger = signIn(host, other.id);
+  const { flowId } = await startFlow(host, 'realName', ownerSession);
   const now = host.world.clock.now();
-  return { model: new Model(now, now + P.flowMaxLifetimeMs), real: { host, flowId: started.right.flowId, account, owner: ownerSession, stranger } };
+  return { model: new Model(now, now + P.flowMaxLifetimeMs), real: { host, flowId, account, owner: ownerSession, stranger } };
 };
 
-const followsTheModel = (definition?: (ports: FlowPorts) => FlowDefinition) =>
-  fc.asyncProperty(fc.commands(commands(), { maxCommands: 30, size: 'max' }), async (cmds) => {
-    const { model, real } = await setup(definition);
-    await fc.asyncModelRun(() => ({ model, real }), cmds);
-  });
+const followsTheModel = (replacement?: Replacement) => stories([], commands(), 30, () => setup(replacement));
 
 describe('real-name model', () => {
   it('should behave as the reference model after every command', async () => {

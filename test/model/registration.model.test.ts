@@ -6,7 +6,6 @@
  * flow (state, notice, deadlines, tries, messages sent) must be what the model says.
  */
 import fc from 'fast-check';
-import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import type { Handle } from '../../src/domain/handle.ts';
 import type { Phone } from '../../src/domain/phone.ts';
@@ -14,9 +13,8 @@ import { DAY, HOUR } from '../../src/domain/time.ts';
 import { registrationFlow } from '../../src/flows/registration.ts';
 import type { FlowDefinition } from '../../src/runtime/flowDefinition.ts';
 import type { FlowPorts } from '../../src/runtime/ports.ts';
-import { currentCode, type FaultyHost, faultyHost, notTheCode } from '../support/faultyHost.ts';
-import { Budget, ChallengeModel, deliver, LOCKED, type ModelNotice, NOTICE_FOR, P } from './challenge.ts';
-import { applied, clockMoves, concurrently, type Expected, expectStep, human, MALFORMED, refused, step, weighted } from './kit.ts';
+import { askResend, Budget, ChallengeModel, deliver, type ModelNotice, P, providerDropsNextCode, typeCode, wrongCode } from './challenge.ts';
+import { applied, type Expected, type Hosted, hostWith, readFlow, type Replacement, refused, startFlow, stories, storyKit, weighted } from './kit.ts';
 
 const CN = '+8613800138000';
 const HK = '+85251234567';
@@ -86,18 +84,11 @@ class Model {
   }
 }
 
-interface Real {
-  readonly host: FaultyHost;
-  readonly flowId: string;
-}
-
-const send = (real: Real, event: unknown) => real.host.runtime.send(real.flowId, event);
+type Real = Hosted;
 
 /** The model's own view of a step, checked against what the runtime shows. */
 const agree = async (model: Model, real: Real): Promise<void> => {
-  const read = await real.host.runtime.read(real.flowId);
-  if (E.isLeft(read)) throw new Error(read.left.message);
-  const { view, nextDeadline } = read.right;
+  const { view, nextDeadline } = await readFlow(real);
   expect({
     state: view.state,
     notice: view.notice,
@@ -136,38 +127,7 @@ const submitPhone = (m: Model, phone: string): Expected => {
   return applied;
 };
 
-const submitCode = (m: Model, right: boolean): Expected => {
-  const gated = m.gate('code.submit');
-  if (gated !== undefined) return gated;
-  if (m.state === 'codeExpired') {
-    m.code.notice = { code: 'code_expired' };
-    return applied;
-  }
-  const outcome = m.code.outcome(m.now, right);
-  const outOfTries = m.code.spend(outcome);
-  if (outcome === 'accepted') {
-    m.code.notice = null;
-    m.state = m.phonesTaken.has(m.phone ?? '') ? 'alreadyRegistered' : 'choosingHandle';
-  } else if (outcome === 'wrong' && outOfTries) {
-    m.state = 'locked';
-    m.code.notice = LOCKED;
-  } else {
-    m.code.notice = NOTICE_FOR[outcome];
-  }
-  return applied;
-};
-
-const resend = (m: Model): Expected => {
-  const gated = m.gate('code.resend');
-  if (gated !== undefined) return gated;
-  if (!m.code.resendAllowed(m.now)) {
-    m.code.notice = m.code.cooldownNotice(m.now);
-    return applied;
-  }
-  m.state = 'awaitingCode';
-  m.send();
-  return applied;
-};
+const submitCode = (m: Model, right: boolean): Expected => typeCode(m, right, () => (m.phonesTaken.has(m.phone ?? '') ? 'alreadyRegistered' : 'choosingHandle'));
 
 const submitHandle = (m: Model, handle: string): Expected => {
   const gated = m.gate('handle.submit');
@@ -217,88 +177,39 @@ const tick = (m: Model): void => {
 
 type Cmd = fc.AsyncCommand<Model, Real>;
 
-const act = (label: string, apply: (m: Model) => Expected, event: (m: Model, r: Real) => unknown): Cmd =>
-  step(label, async (m, r) => {
-    const raw = event(m, r);
-    await expectStep(r.host, r.flowId, apply(m), () => send(r, raw));
-    await agree(m, r);
-  });
-
-const twice = (label: string, apply: (m: Model) => Expected, event: (m: Model, r: Real) => unknown): Cmd =>
-  step(`${label}, twice at once`, async (m, r) => {
-    const raw = event(m, r);
-    await concurrently(r.host, r.flowId, apply(m), () => send(r, raw));
-    await agree(m, r);
-  });
+const { act, twice, times, malformed, world, waits, wake, restart } = storyKit(agree);
 
 const typeNumber = (phone: string): Cmd => act(`type the number ${phone}`, (m) => submitPhone(m, phone), () => ({ type: 'phone.submit', phone }));
 
 /** `n` wrong codes in a row, each checked against the model. */
-const wrongCodes = (n: number): Cmd =>
-  step(`type ${n} wrong code${n === 1 ? '' : 's'}`, async (m, r) => {
-    for (let i = 0; i < n; i++) {
-      const raw = wrongCode(m, r);
-      await expectStep(r.host, r.flowId, submitCode(m, false), () => send(r, raw));
-      await agree(m, r);
-    }
-  });
+const wrongCodes = (n: number): Cmd => times(n, `type ${n} wrong code${n === 1 ? '' : 's'}`, (m) => submitCode(m, false), wrongCode);
 
 /** The code from the last SMS the person received (or, if none came, whatever they guess). */
 const lastSms = (m: Model, r: Real) => ({ type: 'code.submit', code: r.host.world.messenger.lastCodeTo(m.phone ?? '') ?? '000000' });
-const rightSms = (m: Model) => m.code.delivered >= 0 && m.code.delivered === m.code.counter;
-const wrongCode = (_m: Model, r: Real) => ({ type: 'code.submit', code: notTheCode(currentCode(r.host.world, r.flowId)) });
 
 /** Weighted so that stories often get far: mostly codes, waits and the next step; rarely an end. */
 const commands = (): fc.Arbitrary<Cmd>[] =>
   weighted([
     [4, fc.constantFrom(CN, CN, HK, TAKEN, US, BLOCKED).map(typeNumber)],
-    [10, fc.constant(act('type the code from the last SMS', (m) => submitCode(m, rightSms(m)), lastSms))],
+    [10, fc.constant(act('type the code from the last SMS', (m) => submitCode(m, m.code.reached), lastSms))],
     [12, fc.integer({ min: 1, max: P.code.maxWrongPerCode }).map((n) => wrongCodes(n))],
-    [10, fc.constant(act('ask for a new code', resend, () => ({ type: 'code.resend' })))],
+    [10, fc.constant(act('ask for a new code', askResend, () => ({ type: 'code.resend' })))],
     [8, fc.constantFrom('alice_01', 'alice_01', 'taken_x', 'TAKEN_X', '1bad').map((handle) => act(`choose the handle ${handle}`, (m) => submitHandle(m, handle), () => ({ type: 'handle.submit', handle })))],
     [8, fc.constantFrom(GOOD_PASSWORD, GOOD_PASSWORD, 'short', 'password123').map((password) => act(`choose the password "${password}"`, (m) => submitPassword(m, password), () => ({ type: 'password.submit', password })))],
     [1, fc.constant(act('cancel', (m) => m.gate('flow.cancel') ?? ((m.state = 'cancelled'), applied), () => ({ type: 'flow.cancel' })))],
-    [3, fc.constantFrom(...MALFORMED).map(([label, raw]) => act(label, () => refused('invalid_input'), () => raw))],
-    [
-      10,
-      clockMoves([P.sends.cooldownMs, P.code.ttlMs, HOUR, DAY, 30 * DAY]).map((ms) =>
-        step<Model, Real>(`wait ${human(ms)}`, async (m, r) => {
-          r.host.world.clock.advanceBy(ms);
-          m.now += ms;
-          await agree(m, r);
-        }),
-      ),
-    ],
-    [
-      6,
-      fc.constant(
-        step<Model, Real>('the host wakes the flow (clock.tick)', async (m, r) => {
-          tick(m);
-          expect(E.isRight(await r.host.runtime.tick(r.flowId))).toBe(true);
-          await agree(m, r);
-        }),
-      ),
-    ],
-    [
-      2,
-      fc.constant(
-        step<Model, Real>('the SMS provider will drop the next code', async (m, r) => {
-          m.providerDrops = true;
-          r.host.faults.dropNextCode = true;
-          await agree(m, r);
-        }),
-      ),
-    ],
+    [3, malformed()],
+    [10, waits([P.sends.cooldownMs, P.code.ttlMs, HOUR, DAY, 30 * DAY])],
+    [6, fc.constant(wake(tick))],
+    [2, fc.constant(world('the SMS provider will drop the next code', providerDropsNextCode))],
     [
       1,
       fc.constant(
-        step<Model, Real>(
+        world(
           'someone else registers this number meanwhile',
-          async (m, r) => {
+          (m, r) => {
             m.phonesTaken.add(m.phone ?? '');
             m.squatters += 1;
             expect(r.host.world.directory.createNow({ phone: m.phone as Phone, handle: `squatter_${m.squatters}` as Handle, passwordHash: 'x', at: m.now }).ok).toBe(true);
-            await agree(m, r);
           },
           (m) => m.phone !== null && !m.phonesTaken.has(m.phone),
         ),
@@ -307,12 +218,11 @@ const commands = (): fc.Arbitrary<Cmd>[] =>
     [
       1,
       fc.constant(
-        step<Model, Real>(
+        world(
           'someone else takes the handle alice_01 meanwhile',
-          async (m, r) => {
+          (m, r) => {
             m.handlesTaken.add('alice_01');
             expect(r.host.world.directory.createNow({ phone: '+8613600136000' as Phone, handle: 'alice_01' as Handle, passwordHash: 'x', at: m.now }).ok).toBe(true);
-            await agree(m, r);
           },
           (m) => !m.handlesTaken.has('alice_01') && !m.phonesTaken.has('+8613600136000'),
         ),
@@ -321,37 +231,28 @@ const commands = (): fc.Arbitrary<Cmd>[] =>
     [
       4,
       fc.constantFrom(
-        twice('type the code from the last SMS', (m) => submitCode(m, rightSms(m)), lastSms),
-        twice('ask for a new code', resend, () => ({ type: 'code.resend' })),
+        twice('type the code from the last SMS', (m) => submitCode(m, m.code.reached), lastSms),
+        twice('ask for a new code', askResend, () => ({ type: 'code.resend' })),
         twice(`type the number ${CN}`, (m) => submitPhone(m, CN), () => ({ type: 'phone.submit', phone: CN })),
       ),
     ],
-    [
-      2,
-      fc.constant(
-        step<Model, Real>('the host restarts', async (m, r) => {
-          r.host.restart();
-          await agree(m, r);
-        }),
-      ),
-    ],
+    [2, fc.constant(restart())],
   ]);
 
-const setup = async (definitions?: (ports: FlowPorts) => FlowDefinition) => {
-  const host = faultyHost({ blocked: [BLOCKED], ...(definitions === undefined ? {} : { definitions: (w) => [definitions(w)] }) });
+const setup = async (replacement?: Replacement) => {
+  const host = hostWith(replacement, { blocked: [BLOCKED] });
   host.world.directory.createNow({ phone: TAKEN as Phone, handle: 'taken_x' as Handle, passwordHash: 'x', at: 0 });
-  const started = await host.runtime.start('registration', {});
-  if (E.isLeft(started)) throw new Error(started.left.message);
+  const { flowId } = await startFlow(host, 'registration');
   const now = host.world.clock.now();
-  return { model: new Model(now, now + P.flowMaxLifetimeMs), real: { host, flowId: started.right.flowId } };
+  return { model: new Model(now, now + P.flowMaxLifetimeMs), real: { host, flowId } };
 };
 
 /** Most stories begin with a number already typed, so their commands are spent further in. */
-const followsTheModel = (definitions?: (ports: FlowPorts) => FlowDefinition) =>
-  fc.asyncProperty(fc.option(fc.constantFrom(CN, HK, TAKEN), { freq: 4, nil: undefined }), fc.commands(commands(), { maxCommands: 40, size: 'max' }), async (first, cmds) => {
-    const { model, real } = await setup(definitions);
-    if (first !== undefined) await typeNumber(first).run(model, real);
-    await fc.asyncModelRun(() => ({ model, real }), cmds);
+const followsTheModel = (replacement?: Replacement) =>
+  stories([fc.option(fc.constantFrom(CN, HK, TAKEN), { freq: 4, nil: undefined })], commands(), 40, async (first) => {
+    const story = await setup(replacement);
+    if (first !== undefined) await typeNumber(first).run(story.model, story.real);
+    return story;
   });
 
 describe('registration model', () => {

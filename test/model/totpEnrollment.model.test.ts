@@ -5,10 +5,8 @@
  * shown once and then hidden by acknowledgement or time; only the session that started it acts.
  */
 import fc from 'fast-check';
-import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { enrollmentSecret } from '../../machines/totpEnrollment.ts';
-import type { Account } from '../../src/domain/account.ts';
 import { totpAt } from '../../src/domain/hotp.ts';
 import { MINUTE } from '../../src/domain/time.ts';
 import { totpEnrollmentFlow } from '../../src/flows/totpEnrollment.ts';
@@ -16,10 +14,10 @@ import type { FlowDefinition } from '../../src/runtime/flowDefinition.ts';
 import type { FlowPorts } from '../../src/runtime/ports.ts';
 import type { HostSession } from '../../src/runtime/runtime.ts';
 import { seedAccount } from '../support/accounts.ts';
-import { type FaultyHost, faultyHost, notTheCode } from '../support/faultyHost.ts';
+import { notTheCode } from '../support/faultyHost.ts';
 import { enrollTotp } from '../support/friends.ts';
 import { P } from './challenge.ts';
-import { applied, clockMoves, concurrently, type Expected, expectStep, human, MALFORMED, refused, step, weighted } from './kit.ts';
+import { applied, type Expected, exit, hostWith, type Owned, ownerSignsOut, readFlow, type Replacement, refused, signIn, startFlow, stories, storyKit, weighted } from './kit.ts';
 
 type State = 'showingSecret' | 'showingBackupCodes' | 'enrolled' | 'failed' | 'cancelled' | 'timedOut';
 const FINAL: ReadonlySet<State> = new Set(['enrolled', 'failed', 'cancelled', 'timedOut']);
@@ -48,18 +46,12 @@ class Model {
   }
 }
 
-interface Real {
-  readonly host: FaultyHost;
-  readonly flowId: string;
-  readonly account: Account;
-  readonly owner: HostSession;
+interface Real extends Owned {
   readonly otherSession: HostSession;
 }
 
 const agree = async (m: Model, r: Real): Promise<void> => {
-  const read = await r.host.runtime.read(r.flowId);
-  if (E.isLeft(read)) throw new Error(read.left.message);
-  const { view, nextDeadline } = read.right;
+  const { view, nextDeadline } = await readFlow(r);
   const done = FINAL.has(m.state);
   expect({
     state: view.state,
@@ -109,6 +101,11 @@ const confirm = (m: Model, typed: Typed): Expected => {
   return applied;
 };
 
+/** The enrollment's end: a secret never confirmed times out; shown backup codes are taken as seen. */
+const tick = (m: Model): void => {
+  if (!FINAL.has(m.state) && m.now >= m.expiresAt) m.state = m.state === 'showingSecret' ? 'timedOut' : 'enrolled';
+};
+
 const codeFor = (r: Real, typed: Typed, now: number): string => {
   const secret = enrollmentSecret(r.host.world.codeSecrets, JSON.parse(r.host.world.store.raw(r.flowId) as string).snapshot.context.secretRef);
   const current = totpAt(secret, now);
@@ -133,12 +130,9 @@ const codeFor = (r: Real, typed: Typed, now: number): string => {
 
 type Cmd = fc.AsyncCommand<Model, Real>;
 
-const asOwner = (label: string, apply: (m: Model) => Expected, event: (m: Model, r: Real) => unknown): Cmd =>
-  step(label, async (m, r) => {
-    const raw = event(m, r);
-    await expectStep(r.host, r.flowId, apply(m), () => r.host.runtime.send(r.flowId, raw, r.owner));
-    await agree(m, r);
-  });
+const { from, world, waits, wake, restart } = storyKit(agree);
+const owner = from((_m, r) => r.owner);
+const asOwner = owner.act;
 
 const LABEL: Record<Typed, string> = {
   current: 'type the code the app shows',
@@ -152,108 +146,51 @@ const LABEL: Record<Typed, string> = {
 const commands = (): fc.Arbitrary<Cmd>[] =>
   weighted<Cmd>([
     [10, fc.constantFrom<Typed>('current', 'drifted', 'stale', 'wrong', 'wrong', 'spaced', 'junk').map((typed) => asOwner(LABEL[typed], (m) => confirm(m, typed), (m, r) => ({ type: 'totp.confirm', code: codeFor(r, typed, m.now) })))],
-    [
-      4,
-      fc.integer({ min: 2, max: P.code.maxWrongPerCode }).map((n) =>
-        step<Model, Real>(`type ${n} wrong codes`, async (m, r) => {
-          for (let i = 0; i < n; i++) {
-            const raw = { type: 'totp.confirm', code: codeFor(r, 'wrong', m.now) };
-            await expectStep(r.host, r.flowId, confirm(m, 'wrong'), () => r.host.runtime.send(r.flowId, raw, r.owner));
-            await agree(m, r);
-          }
-        }),
-      ),
-    ],
-    [4, fc.constant(asOwner('acknowledge the backup codes', (m) => m.gate('backupCodes.acknowledged') ?? ((m.state = 'enrolled'), applied), () => ({ type: 'backupCodes.acknowledged' })))],
-    [1, fc.constant(asOwner('cancel', (m) => m.gate('flow.cancel') ?? ((m.state = 'cancelled'), applied), () => ({ type: 'flow.cancel' })))],
-    [2, fc.constantFrom(...MALFORMED).map(([label, raw]) => asOwner(label, () => refused('invalid_input'), () => raw))],
-    [
-      5,
-      clockMoves([PERIOD, P.totp.enrollmentTtlMs, 2 * P.totp.enrollmentTtlMs, MINUTE]).map((ms) =>
-        step<Model, Real>(`wait ${human(ms)}`, async (m, r) => {
-          r.host.world.clock.advanceBy(ms);
-          m.now += ms;
-          await agree(m, r);
-        }),
-      ),
-    ],
-    [
-      4,
-      fc.constant(
-        step<Model, Real>('the host wakes the flow (clock.tick)', async (m, r) => {
-          if (!FINAL.has(m.state) && m.now >= m.expiresAt) m.state = m.state === 'showingSecret' ? 'timedOut' : 'enrolled';
-          expect(E.isRight(await r.host.runtime.tick(r.flowId))).toBe(true);
-          await agree(m, r);
-        }),
-      ),
-    ],
+    [4, fc.integer({ min: 2, max: P.code.maxWrongPerCode }).map((n) => owner.times(n, `type ${n} wrong codes`, (m) => confirm(m, 'wrong'), (m, r) => ({ type: 'totp.confirm', code: codeFor(r, 'wrong', m.now) })))],
+    [4, fc.constant(asOwner('acknowledge the backup codes', exit('backupCodes.acknowledged', 'enrolled'), () => ({ type: 'backupCodes.acknowledged' })))],
+    [1, fc.constant(asOwner('cancel', exit('flow.cancel', 'cancelled'), () => ({ type: 'flow.cancel' })))],
+    [2, owner.malformed()],
+    [5, waits([PERIOD, P.totp.enrollmentTtlMs, 2 * P.totp.enrollmentTtlMs, MINUTE])],
+    [4, fc.constant(wake(tick))],
     [
       2,
       fc.constant(
-        step<Model, Real>("another of the owner's sessions types the app's code", async (m, r) => {
-          const expected = FINAL.has(m.state) ? refused('flow_finished') : refused('session_required');
-          await expectStep(r.host, r.flowId, expected, () => r.host.runtime.send(r.flowId, { type: 'totp.confirm', code: codeFor(r, 'current', m.now) }, r.otherSession));
-          await agree(m, r);
-        }),
-      ),
-    ],
-    [
-      1,
-      fc.constant(
-        step<Model, Real>(
-          'the owner signs out',
-          async (m, r) => {
-            m.sessionLive = false;
-            await r.host.world.sessions.revoke(r.owner.sessionId as string, m.now);
-            await agree(m, r);
-          },
-          (m) => m.sessionLive,
+        from((_m, r) => r.otherSession).act(
+          "another of the owner's sessions types the app's code",
+          (m) => (FINAL.has(m.state) ? refused('flow_finished') : refused('session_required')),
+          (m, r) => ({ type: 'totp.confirm', code: codeFor(r, 'current', m.now) }),
         ),
       ),
     ],
+    [1, fc.constant(world('the owner signs out', ownerSignsOut, (m) => m.sessionLive))],
     [
       1,
       fc.constant(
-        step<Model, Real>(
+        world(
           'another enrollment turns TOTP on meanwhile',
           async (m, r) => {
             m.enrolledElsewhere = true;
             await enrollTotp(r.host.world, r.account.id);
-            await agree(m, r);
           },
           (m) => !m.enrolledElsewhere && m.state === 'showingSecret',
         ),
       ),
     ],
-    [
-      2,
-      fc.constant(
-        step<Model, Real>('type the code the app shows, twice at once', async (m, r) => {
-          const code = codeFor(r, 'current', m.now);
-          await concurrently(r.host, r.flowId, confirm(m, 'current'), () => r.host.runtime.send(r.flowId, { type: 'totp.confirm', code }, r.owner));
-          await agree(m, r);
-        }),
-      ),
-    ],
-    [1, fc.constant(step<Model, Real>('the host restarts', async (m, r) => (r.host.restart(), agree(m, r))))],
+    [2, fc.constant(owner.twice('type the code the app shows', (m) => confirm(m, 'current'), (m, r) => ({ type: 'totp.confirm', code: codeFor(r, 'current', m.now) })))],
+    [1, fc.constant(restart())],
   ]);
 
-const setup = async (definition?: (ports: FlowPorts) => FlowDefinition) => {
-  const host = faultyHost(definition === undefined ? {} : { definitions: (w) => [definition(w)] });
+const setup = async (replacement?: Replacement) => {
+  const host = hostWith(replacement);
   const account = await seedAccount(host.world);
-  const owner: HostSession = { actor: account.id, sessionId: host.world.sessions.signIn(account.id, 0, host.world.clock.now()).id };
-  const otherSession: HostSession = { actor: account.id, sessionId: host.world.sessions.signIn(account.id, 0, host.world.clock.now()).id };
-  const started = await host.runtime.start('totpEnrollment', {}, owner);
-  if (E.isLeft(started)) throw new Error(started.left.message);
+  const owner = signIn(host, account.id);
+  const otherSession = signIn(host, account.id);
+  const { flowId } = await startFlow(host, 'totpEnrollment', owner);
   const now = host.world.clock.now();
-  return { model: new Model(now, now), real: { host, flowId: started.right.flowId, account, owner, otherSession } };
+  return { model: new Model(now, now), real: { host, flowId, account, owner, otherSession } };
 };
 
-const followsTheModel = (definition?: (ports: FlowPorts) => FlowDefinition) =>
-  fc.asyncProperty(fc.commands(commands(), { maxCommands: 25, size: 'max' }), async (cmds) => {
-    const { model, real } = await setup(definition);
-    await fc.asyncModelRun(() => ({ model, real }), cmds);
-  });
+const followsTheModel = (replacement?: Replacement) => stories([], commands(), 25, () => setup(replacement));
 
 describe('TOTP enrollment model', () => {
   it('should behave as the reference model after every command', async () => {

@@ -3,15 +3,13 @@
  * messages, code deliveries, resets, bindings) and what the person and the agent are told. Each
  * scenario's trace is kept in a snapshot; test/manualReview.test.ts states the rules in words.
  */
-import * as O from 'fp-ts/lib/Option.js';
 import { describe, expect, it } from 'vitest';
-import type { Account, AccountId } from '../../src/domain/account.ts';
-import { totpAt } from '../../src/domain/hotp.ts';
+import type { Account } from '../../src/domain/account.ts';
 import { DAY, HOUR } from '../../src/domain/time.ts';
-import { confirmTotpEnrollment, startTotpEnrollment } from '../../src/domain/totp.ts';
 import type { HostSession, StepResult } from '../../src/runtime/runtime.ts';
 import { MemoryMessenger } from '../../src/adapters/memory/messenger.ts';
 import { seedAccount } from '../support/accounts.ts';
+import { enrollTotp } from '../support/friends.ts';
 import { deliveries, tracingHost, type TracingHost } from './trace.ts';
 
 const PHONE = '+8613800138000';
@@ -49,21 +47,12 @@ const ownerOf = (host: TracingHost, account: Account): HostSession => {
   return { actor: account.id, sessionId: session.id };
 };
 
-const enrollTotp = async (host: TracingHost, accountId: AccountId): Promise<void> => {
-  const secretRef = `test/${accountId}`;
-  const secret = host.world.secondFactors.secretFor(secretRef);
-  const at = host.world.clock.now() - 120_000;
-  const factor = confirmTotpEnrollment(startTotpEnrollment(secretRef, at, host.world.policy.totp), secret, totpAt(secret, at), at, 1);
-  if (O.isNone(factor)) throw new Error('could not enroll');
-  await host.world.secondFactors.enroll(accountId, { factor: factor.value, backupCodeHashes: [] }, 'seed');
-};
-
 
 describe('manual review traces', () => {
   it('should approve after a question, reset the second factor, take a password and bind a replacement phone', async () => {
     const host = tracingHost();
     const account = await seedAccount(host.world, { email: EMAIL });
-    await enrollTotp(host, account.id);
+    await enrollTotp(host.world, account.id);
     const { send, tickAt } = await scenario(host);
     host.world.clock.advanceBy(HOUR);
     await send('ask', { type: 'review.askMore', question: 'Which city last spring?' }, AGENT);
@@ -134,7 +123,7 @@ describe('manual review traces', () => {
   it('should lapse after the window without a password, and refuse a reset once the account moved on', async () => {
     const host = tracingHost();
     const account = await seedAccount(host.world, { email: EMAIL });
-    await enrollTotp(host, account.id);
+    await enrollTotp(host.world, account.id);
     const lapsed = await scenario(host);
     const approved = await lapsed.send('approve', { type: 'review.approve', resetSecondFactor: false }, AGENT);
     const windowEndsAt = approved._tag === 'Right' ? (approved.right.view['passwordAllowedAt'] as number) : 0;
