@@ -310,7 +310,7 @@ export const createChannelRecoveryMachine = (deps: ChallengeDeps, channel: Recov
         },
       },
       hardening: {
-        ...(hardeningState(PATH[channel]) as object),
+        ...(hardeningState(PATH[channel], { lifetimeGuard: 'flowExpired' }) as object),
         onDone: [{ guard: 'recoveryApplied', target: 'recovered' }, { target: 'refused' }],
       },
       recovered: { type: 'final' },

@@ -448,7 +448,7 @@ export const createFriendAssistMachine = (deps: { readonly policy: Policy }) => 
         },
       },
       hardening: {
-        ...(hardeningState(PATH) as object),
+        ...(hardeningState(PATH, { lifetimeGuard: 'flowExpired' }) as object),
         onDone: [{ guard: 'recoveryApplied', target: 'recovered' }, { target: 'refused' }],
       },
       recovered: { type: 'final' },

@@ -81,7 +81,17 @@ interface Subjected {
  * The fragment is typed loosely on purpose: XState infers a machine's types from one config
  * literal, and a fragment shared by four machines cannot be part of four literals.
  */
-export const hardeningState = (path: RecoveryPath) =>
+export const hardeningState = (
+  path: RecoveryPath,
+  /**
+   * The embedding machine's guard for "the flow's lifetime is over", when the lifetime and a
+   * cancel would otherwise end the whole flow from the review. The review is optional and the
+   * password already reset, so walking away from it, or running out of time in it, finishes the
+   * recovery: ending as `timedOut` or `cancelled` would tell the person a reset failed that did
+   * not. Manual review handles the time after the password itself and passes none.
+   */
+  options: { readonly lifetimeGuard?: string } = {},
+) =>
   ({
     initial: 'choosingPassword',
     states: {
@@ -139,6 +149,9 @@ export const hardeningState = (path: RecoveryPath) =>
             ],
           },
           'security.done': { target: 'completed' },
+          ...(options.lifetimeGuard === undefined
+            ? {}
+            : { 'clock.tick': { guard: options.lifetimeGuard, target: 'completed' }, 'flow.cancel': { target: 'completed' } }),
         },
       },
       completed: { type: 'final' },

@@ -134,6 +134,17 @@ describe.each([
     const after = await host.world.directory.get(account.id);
     expect(after?.securityEpoch).toBe(1);
     expect(await host.world.hasher.verify(NEW_PASSWORD, after?.passwordHash ?? '')).toBe(true);
+    // The reset landed after the lifetime: the next wake-up ends the optional review, and the
+    // flow says what happened (recovered), never "timed out" over a password that did change.
+    expect(applied.nextDeadline).toBe(startedAt + host.world.policy.flowMaxLifetimeMs);
+    expect(ok(await host.runtime.tick(flowId)).view).toMatchObject({ state: 'recovered', done: true, result: 'recovered' });
+  });
+
+  it('should end as recovered, not cancelled, when the person leaves the review', async () => {
+    const host = testHost();
+    const { flowId } = await upToPassword(host);
+    expect(ok(await host.runtime.send(flowId, { type: 'password.submit', password: NEW_PASSWORD })).view.state).toBe('hardening.reviewingSecurity');
+    expect(ok(await host.runtime.send(flowId, { type: 'flow.cancel' })).view).toMatchObject({ state: 'recovered', done: true, result: 'recovered' });
   });
 
   it('should refuse a cancel while the new password is being applied', async () => {
@@ -176,6 +187,7 @@ describe('friend-assisted recovery while the new password is being applied', () 
     const after = await host.world.directory.get(owner.id);
     expect(after?.securityEpoch).toBe(1);
     expect(await host.world.hasher.verify(NEW_PASSWORD, after?.passwordHash ?? '')).toBe(true);
+    expect(ok(await host.runtime.tick(requester.flowId)).view).toMatchObject({ state: 'recovered', done: true });
   });
 });
 

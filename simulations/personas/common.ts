@@ -61,6 +61,17 @@ export const whenCodeArrives = (driver: Driver, patience: Patience, use: (code: 
 /** A six-digit guess. */
 export const guess = (driver: Driver): string => driver.rng.digits(6);
 
+/**
+ * How a person leaves the optional security review after a reset: mostly "done", sometimes a
+ * cancel, sometimes nothing at all (the flow's lifetime then ends the review). Each must end
+ * the flow as recovered, since the password did change.
+ */
+export const leaveReview = async (driver: Driver, send: (event: { readonly type: string }) => Promise<unknown>): Promise<void> => {
+  const roll = driver.rng.int(0, 19);
+  if (roll === 0) return;
+  await send({ type: roll === 1 ? 'flow.cancel' : 'security.done' });
+};
+
 /** Leaves the flow to time out, as people do. */
 export const abandon = async (): Promise<void> => {};
 

@@ -18,7 +18,7 @@ import type { HostSession, StepResult } from '../../src/runtime/runtime.ts';
 import type { FriendRecord, Ledger, ReviewRecord } from '../ledger.ts';
 import type { Person } from '../population.ts';
 import type { Driver, Sim } from '../sim.ts';
-import { guess, MINUTE, SECOND } from './common.ts';
+import { guess, leaveReview, MINUTE, SECOND } from './common.ts';
 
 export const FRIEND_PERSONAS = ['honest', 'attacker', 'unknown', 'deactivated', 'rival', 'walkaway', 'canceller', 'race'] as const;
 export type FriendPersona = (typeof FRIEND_PERSONAS)[number];
@@ -378,7 +378,7 @@ const finish = async (
     const logins = (driver.last?.view['recentLogins'] as { sessionId: string }[] | undefined) ?? [];
     const stranger = logins[0];
     if (stranger !== undefined && driver.rng.chance(0.3) && again(await requester({ type: 'session.revoke', sessionId: stranger.sessionId }))) return;
-    again(await requester({ type: 'security.done' }));
+    await leaveReview(driver, async (event) => void again(await requester(event)));
   }
 };
 

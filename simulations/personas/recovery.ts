@@ -7,7 +7,7 @@
 import { totpAt } from '../../src/domain/hotp.ts';
 import type { Person } from '../population.ts';
 import type { Driver, Sim } from '../sim.ts';
-import { abandon, guess, MINUTE, PATIENT, resendThroughOutage, SECOND, whenCodeArrives } from './common.ts';
+import { abandon, guess, leaveReview, MINUTE, PATIENT, resendThroughOutage, SECOND, whenCodeArrives } from './common.ts';
 
 export const RECOVERY_PERSONAS = ['honest', 'slow', 'forgetful', 'impatient', 'guesser', 'secondFactorThief', 'crossFlow', 'switcher', 'numberGone', 'unknown', 'deactivatedMeanwhile', 'supportAtOnce', 'canceller', 'outage', 'lockout', 'linkDeactivated', 'linkGuesser', 'linkIdle'] as const;
 export type RecoveryPersona = (typeof RECOVERY_PERSONAS)[number];
@@ -32,7 +32,7 @@ const afterChallenge = async (driver: Driver, person: Person, thief: boolean): P
     const logins = (driver.last?.view['recentLogins'] as { sessionId: string }[] | undefined) ?? [];
     const stranger = logins[0];
     if (stranger !== undefined && driver.rng.chance(0.3)) await driver.send({ type: 'session.revoke', sessionId: stranger.sessionId });
-    await driver.send({ type: 'security.done' });
+    await leaveReview(driver, (event) => driver.send(event));
   }
 };
 

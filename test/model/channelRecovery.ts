@@ -267,7 +267,8 @@ const tick = (m: Model): void => {
   const waiting = m.top === 'awaitingCode' || m.top === 'linkOpened';
   const linkOver = !m.link.issued || m.now >= m.link.expiresAt;
   if (waiting && m.code.live && m.now >= m.code.expiresAt && linkOver) m.state = 'codeExpired';
-  else if (m.now >= m.expiresAt) m.state = 'timedOut';
+  // The password is reset by then: the lifetime ends the optional review, not the recovery.
+  else if (m.now >= m.expiresAt) m.state = m.state === 'hardening.reviewingSecurity' ? 'recovered' : 'timedOut';
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -316,7 +317,7 @@ const commands = (kind: Kind): fc.Arbitrary<Cmd>[] =>
     ],
     [2, fc.constant(act('sign out a device from the review', (m) => m.gate('session.revoke') ?? applied, () => ({ type: 'session.revoke', sessionId: 'sess-elsewhere' })))],
     [3, fc.constant(act('finish the security review', exit('security.done', 'recovered'), () => ({ type: 'security.done' })))],
-    [1, fc.constant(act('cancel', exit('flow.cancel', 'cancelled'), () => ({ type: 'flow.cancel' })))],
+    [1, fc.constant(act('cancel', (m) => exit<Model>('flow.cancel', m.state === 'hardening.reviewingSecurity' ? 'recovered' : 'cancelled')(m), () => ({ type: 'flow.cancel' })))],
     [2, malformed()],
     [8, waits([P.sends.cooldownMs, P.code.ttlMs, P.code.emailLinkTtlMs, HOUR, DAY, 30 * DAY])],
     [5, fc.constant(wake(tick))],
