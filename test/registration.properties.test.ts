@@ -12,6 +12,7 @@ import type { FlowDefinition } from '../src/runtime/flowDefinition.ts';
 import type { FlowPorts } from '../src/runtime/ports.ts';
 import { createRuntime, type FlowRuntime } from '../src/runtime/runtime.ts';
 import { testHost } from './support/world.ts';
+import { TEETH_SEED } from './setup/fastCheck.ts';
 
 const PHONES = [
   '+8613800138000', // CN mobile
@@ -146,7 +147,7 @@ describe('registration properties', () => {
       const real = registrationFlow(ports);
       return { ...real, enrich: (event, snapshot, facts, p) => real.enrich(event as never, snapshot as never, facts, { ...p, blockedNumbers: { isBlocked: async () => false } }) };
     };
-    const result = await fc.check(neverBreaksTheRules(broken), { numRuns: 300 });
+    const result = await fc.check(neverBreaksTheRules(broken), { seed: TEETH_SEED, numRuns: 300 });
     expect(result.failed).toBe(true);
   });
 
@@ -155,7 +156,7 @@ describe('registration properties', () => {
       const real = registrationFlow(ports);
       return { ...real, enrich: (event, snapshot, facts, p) => real.enrich(event as never, snapshot as never, facts, { ...p, passwordBlocklist: { has: () => false } }) };
     };
-    const result = await fc.check(neverBreaksTheRules(broken), { numRuns: 300 });
+    const result = await fc.check(neverBreaksTheRules(broken), { seed: TEETH_SEED, numRuns: 300 });
     expect(result.failed).toBe(true);
   });
 

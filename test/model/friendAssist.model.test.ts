@@ -18,6 +18,7 @@ import { OLD_PASSWORD, seedAccount } from '../support/accounts.ts';
 import { enrollTotp, NEW_PASSWORD, OWNER_HANDLE, seedFriends } from '../support/friends.ts';
 import { P } from './challenge.ts';
 import { applied, type Expected, exit, expectStep, type Hosted, hostWith, readFlow, type Replacement, refused, startFlow, step, stories, storyKit, weighted } from './kit.ts';
+import { TEETH_SEED } from '../setup/fastCheck.ts';
 
 const F = P.friends;
 const FRIENDS = ['friend_00', 'friend_01', 'friend_02', 'friend_03', 'friend_04'];
@@ -141,7 +142,8 @@ const nameAccount = (m: Model, handle: string): Expected => {
   if (gated !== undefined) return gated;
   if (!VALID.test(handle)) return refused('handle_invalid');
   m.handle = handle.toLowerCase();
-  m.known = handle === OWNER_HANDLE;
+  // Handles name accounts case-insensitively: "Wang_Xiaoming" is the owner too.
+  m.known = handle.toLowerCase() === OWNER_HANDLE;
   m.factorSeen = m.known && m.factorOn;
   m.state = 'nominating';
   return applied;
@@ -227,7 +229,8 @@ const tick = (m: Model): void => {
   if (FINAL.has(m.state)) return;
   if (m.state === 'awaitingFriends' && m.windowEndsAt !== null && m.now >= m.windowEndsAt) m.state = 'failed';
   else if (m.state === 'disputeWait' && m.disputeEndsAt !== null && m.now >= m.disputeEndsAt) m.state = m.factorSeen ? 'secondFactor' : 'hardening.choosingPassword';
-  else if (m.now >= m.expiresAt) m.state = 'timedOut';
+  // The password is reset by then: the lifetime ends the optional review, not the recovery.
+  else if (m.now >= m.expiresAt) m.state = m.state === 'hardening.reviewingSecurity' ? 'recovered' : 'timedOut';
 };
 
 const secondFactor = (m: Model, right: boolean): Expected => {
@@ -325,7 +328,7 @@ const commands = (): fc.Arbitrary<Cmd>[] =>
     [1, fc.constant(world("the owner's password is changed elsewhere", (m, r) => ((m.epoch += 1), r.host.world.directory.bumpEpoch(r.owner.id)), (m) => m.epoch === 0))],
     [4, fc.constantFrom(NEW_PASSWORD, OLD_PASSWORD).map((pw) => requester(`choose the password "${pw}"`, (m) => password(m, pw), { type: 'password.submit', password: pw }))],
     [2, fc.constant(requester('finish the security review', exit('security.done', 'recovered'), { type: 'security.done' }))],
-    [1, fc.constant(requester('cancel', (m) => m.gate('flow.cancel') ?? (m.passwordSubmitted ? refused('event_not_accepted') : ((m.state = 'cancelled'), applied)), { type: 'flow.cancel' }))],
+    [1, fc.constant(requester('cancel', (m) => m.gate('flow.cancel') ?? (m.state === 'hardening.reviewingSecurity' ? ((m.state = 'recovered'), applied) : m.passwordSubmitted ? refused('event_not_accepted') : ((m.state = 'cancelled'), applied)), { type: 'flow.cancel' }))],
     [1, fc.constant(act('someone without the token names the account', (m) => m.gate('account.submit') ?? refused('token_invalid'), () => ({ type: 'account.submit', handle: OWNER_HANDLE, token: 'guessed' })))],
     [1, malformed()],
     [2, fc.constant(signedInAs('friend_00').twice('friend_00 confirms', (m) => confirm(m, 'friend_00').expected, () => ({ type: 'friend.confirm' })))],
@@ -364,7 +367,7 @@ describe('friend-assisted recovery model', () => {
       const machine = real.machine.provide({ guards: { windowOver: ({ context, event }) => context.windowEndsAt !== null && event.at > context.windowEndsAt } });
       return { ...real, machine } as FlowDefinition;
     };
-    const result = await fc.check(followsTheModel(lateWindow), { numRuns: 300 });
+    const result = await fc.check(followsTheModel(lateWindow), { seed: TEETH_SEED, numRuns: 300 });
     expect(result.failed).toBe(true);
     expect(String(result.counterexample)).toMatch(/wait 1d/);
   });

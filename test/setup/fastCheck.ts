@@ -17,6 +17,12 @@ const fromEnv = (name: string, fallback: number): number => {
 };
 
 export const FC_SEED = fromEnv('FC_SEED', DEFAULT_SEED);
+/**
+ * The seed of every "has teeth" check (a planted bug must be caught), whatever FC_SEED says:
+ * such a check shows the property can catch that bug within its runs; a rare bug planted on
+ * purpose is not found on every seed, and exploring other seeds is the properties' own job.
+ */
+export const TEETH_SEED = DEFAULT_SEED;
 export const FC_RUNS = fromEnv('FC_RUNS', DEFAULT_RUNS);
 
 fc.configureGlobal({ seed: FC_SEED, numRuns: FC_RUNS, verbose: fc.VerbosityLevel.Verbose });
