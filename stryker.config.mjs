@@ -6,6 +6,8 @@
  * cores. Properties run with few cases here: each one is repeated for every mutant it covers.
  */
 process.env.FC_RUNS ??= '10';
+// "Has teeth" checks expect a planted bug to fail them: no mutant can turn one red (test/support/teeth.ts).
+process.env.AF_MUTATION = '1';
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {

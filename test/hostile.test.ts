@@ -23,6 +23,7 @@ import { seedAccount } from './support/accounts.ts';
 import { allFlows, type FaultyHost, faultyHost } from './support/faultyHost.ts';
 import { OWNER_HANDLE, seedFriends } from './support/friends.ts';
 import { TEETH_SEED } from './setup/fastCheck.ts';
+import { itHasTeeth } from './support/teeth.ts';
 
 const KNOWN_CODES: ReadonlySet<string> = new Set([...PUBLIC_ERROR_CODES, ...INTERNAL_ERROR_CODES]);
 /** A refusal may name what was wrong, never echo a megabyte of it. */
@@ -386,7 +387,7 @@ describe('hostile storage at restore', () => {
     await fc.assert(survivesTampering(), { numRuns: Math.max(50, fc.readConfigureGlobal().numRuns ?? 100) });
   });
 
-  it('should catch a flow that trusts its stored context without decoding it (the property has teeth)', async () => {
+  itHasTeeth('should catch a flow that trusts its stored context without decoding it (the property has teeth)', async () => {
     const trusting = (world: MemoryWorld) => allFlows(world).map((d) => ({ ...d, context: t.UnknownRecord }) as FlowDefinition);
     expect((await fc.check(survivesTampering(trusting), { seed: TEETH_SEED, numRuns: 300 })).failed).toBe(true);
   });

@@ -8,6 +8,7 @@ import type { Evidence } from '../src/domain/reviewTicket.ts';
 import { DAY, HOUR } from '../src/domain/time.ts';
 import { manualReviewDeadline } from '../src/flows/manualReview.ts';
 import { type EmittedAction, pureTransition } from '../src/runtime/transition.ts';
+import { itHasTeeth } from './support/teeth.ts';
 
 /**
  * The machine stepped as the runtime steps it (refuse what it cannot take, feed effect results
@@ -319,11 +320,11 @@ describe('manual review properties', () => {
     fc.assert(scenario('ownerStop'));
   });
 
-  it('should catch a window one millisecond short (the property has teeth)', () => {
+  itHasTeeth('should catch a window one millisecond short (the property has teeth)', () => {
     expect(fc.check(scenario('window', honestHost, shortWindow), { numRuns: 2_000, seed: 42 }).failed).toBe(true);
   });
 
-  it('should catch a host that ignores the owner\'s stop during the window (the property has teeth)', () => {
+  itHasTeeth('should catch a host that ignores the owner\'s stop during the window (the property has teeth)', () => {
     expect(fc.check(scenario('ownerStop', deafHost), { numRuns: 2_000, seed: 42 }).failed).toBe(true);
   });
 
@@ -331,7 +332,7 @@ describe('manual review properties', () => {
     fc.assert(lifetime());
   });
 
-  it('should catch a review built without the lifetime cap (the property has teeth)', () => {
+  itHasTeeth('should catch a review built without the lifetime cap (the property has teeth)', () => {
     expect(fc.check(lifetime(uncapped), { numRuns: 2_000, seed: 42 }).failed).toBe(true);
   });
 });

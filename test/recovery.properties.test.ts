@@ -13,6 +13,7 @@ import { createRuntime, type FlowRuntime, type StepResult } from '../src/runtime
 import { seedAccount } from './support/accounts.ts';
 import { testHost } from './support/world.ts';
 import { TEETH_SEED } from './setup/fastCheck.ts';
+import { itHasTeeth } from './support/teeth.ts';
 
 const PHONE = '+8613800138000';
 const EMAIL = 'wang@example.com';
@@ -199,7 +200,7 @@ describe('recovery properties', () => {
     await fc.assert(enumerationPair('email', (p) => channelRecoveryFlow('email', p)));
   });
 
-  it('should catch a flow that answers a bound channel differently (the pair property has teeth)', async () => {
+  itHasTeeth('should catch a flow that answers a bound channel differently (the pair property has teeth)', async () => {
     const leaky = (ports: FlowPorts): FlowDefinition => {
       const real = channelRecoveryFlow('sms', ports);
       return { ...real, view: (snapshot) => ({ ...real.view(snapshot), bound: (snapshot as { context: { subject: unknown } }).context.subject !== null }) };
@@ -211,13 +212,13 @@ describe('recovery properties', () => {
     await fc.assert(challengesGuardPasswords(realFlows));
   });
 
-  it('should catch a flow that accepts any code (the property has teeth)', async () => {
+  itHasTeeth('should catch a flow that accepts any code (the property has teeth)', async () => {
     const gullible = (ports: FlowPorts) =>
       realFlows({ ...ports, codeSecrets: { ...ports.codeSecrets, check: (state) => ({ outcome: 'accepted', next: { ...state, used: true } }) } });
     expect((await fc.check(challengesGuardPasswords(gullible), { seed: TEETH_SEED, numRuns: 500 })).failed).toBe(true);
   });
 
-  it('should catch a flow that skips an enrolled second factor (the property has teeth)', async () => {
+  itHasTeeth('should catch a flow that skips an enrolled second factor (the property has teeth)', async () => {
     const blind = (ports: FlowPorts) =>
       realFlows(ports).map((real) => ({
         ...real,

@@ -13,6 +13,7 @@ import type { FlowPorts } from '../src/runtime/ports.ts';
 import { createRuntime, type FlowRuntime } from '../src/runtime/runtime.ts';
 import { testHost } from './support/world.ts';
 import { TEETH_SEED } from './setup/fastCheck.ts';
+import { itHasTeeth } from './support/teeth.ts';
 
 const PHONES = [
   '+8613800138000', // CN mobile
@@ -142,7 +143,7 @@ describe('registration properties', () => {
     await fc.assert(neverBreaksTheRules(registrationFlow));
   });
 
-  it('should catch a registration that skips the blocked-number check (the property has teeth)', async () => {
+  itHasTeeth('should catch a registration that skips the blocked-number check (the property has teeth)', async () => {
     const broken = (ports: FlowPorts): FlowDefinition => {
       const real = registrationFlow(ports);
       return { ...real, enrich: (event, snapshot, facts, p) => real.enrich(event as never, snapshot as never, facts, { ...p, blockedNumbers: { isBlocked: async () => false } }) };
@@ -151,7 +152,7 @@ describe('registration properties', () => {
     expect(result.failed).toBe(true);
   });
 
-  it('should catch a registration that skips the password blocklist (the property has teeth)', async () => {
+  itHasTeeth('should catch a registration that skips the password blocklist (the property has teeth)', async () => {
     const broken = (ports: FlowPorts): FlowDefinition => {
       const real = registrationFlow(ports);
       return { ...real, enrich: (event, snapshot, facts, p) => real.enrich(event as never, snapshot as never, facts, { ...p, passwordBlocklist: { has: () => false } }) };

@@ -16,6 +16,7 @@ import { seedAccount } from '../support/accounts.ts';
 import { askResend, Budget, ChallengeModel, deliver, P, providerDropsNextCode, typeCode, wrongCode } from './challenge.ts';
 import { applied, type Expected, exit, hostWith, type Owned, ownerSignsOut, readFlow, type Replacement, refused, signIn, startFlow, stories, storyKit, weighted } from './kit.ts';
 import { TEETH_SEED } from '../setup/fastCheck.ts';
+import { itHasTeeth } from '../support/teeth.ts';
 
 const OWN_PHONE = '+8613800138000';
 const OTHERS_PHONE = '+8613700137000';
@@ -266,7 +267,7 @@ describe('binding model', () => {
     expect(E.isRight(ticked) && ticked.right.view.state).toBe('timedOut');
   });
 
-  it('should catch a flow that lets the per-flow tries reset on resend (the model has teeth)', async () => {
+  itHasTeeth('should catch a flow that lets the per-flow tries reset on resend (the model has teeth)', async () => {
     const forgetful = (ports: FlowPorts): FlowDefinition => {
       const real = bindingFlow(ports);
       // Resending forgets the flow's wrong tries: guessing across resends is then unbounded.

@@ -20,6 +20,7 @@ import { enrollTotp } from '../support/friends.ts';
 import { askResend, Budget, ChallengeModel, deliver, LOCKED, NOTICE_FOR, type Outcome, P, providerDropsNextCode, wrongCode } from './challenge.ts';
 import { applied, type Expected, exit, type Hosted, hostWith, readFlow, type Replacement, refused, startFlow, stories, storyKit, weighted } from './kit.ts';
 import { TEETH_SEED } from '../setup/fastCheck.ts';
+import { itHasTeeth } from '../support/teeth.ts';
 
 type Kind = 'sms' | 'email';
 
@@ -384,7 +385,7 @@ export const channelRecoveryModelSuite = (kind: Kind): void => {
       await fc.assert(followsTheModel(kind));
     });
 
-    it('should catch a code that still verifies at its expiry instant (the model has teeth)', async () => {
+    itHasTeeth('should catch a code that still verifies at its expiry instant (the model has teeth)', async () => {
       const lateExpiry = (ports: FlowPorts): FlowDefinition => {
         // The check sees the clock one millisecond early: the boundary instant turns "not yet expired".
         const codeSecrets = { ...ports.codeSecrets, check: (state: never, check: { now: number }) => ports.codeSecrets.check(state, { ...(check as object), now: check.now - 1 } as never) };

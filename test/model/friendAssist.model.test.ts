@@ -19,6 +19,7 @@ import { enrollTotp, NEW_PASSWORD, OWNER_HANDLE, seedFriends } from '../support/
 import { P } from './challenge.ts';
 import { applied, type Expected, exit, expectStep, type Hosted, hostWith, readFlow, type Replacement, refused, startFlow, step, stories, storyKit, weighted } from './kit.ts';
 import { TEETH_SEED } from '../setup/fastCheck.ts';
+import { itHasTeeth } from '../support/teeth.ts';
 
 const F = P.friends;
 const FRIENDS = ['friend_00', 'friend_01', 'friend_02', 'friend_03', 'friend_04'];
@@ -361,7 +362,7 @@ describe('friend-assisted recovery model', () => {
     await fc.assert(followsTheModel());
   });
 
-  it('should catch a window that still stands at its last instant (the model has teeth)', async () => {
+  itHasTeeth('should catch a window that still stands at its last instant (the model has teeth)', async () => {
     const lateWindow = (ports: FlowPorts): FlowDefinition => {
       const real = friendAssistFlow(ports);
       const machine = real.machine.provide({ guards: { windowOver: ({ context, event }) => context.windowEndsAt !== null && event.at > context.windowEndsAt } });

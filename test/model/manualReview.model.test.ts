@@ -20,6 +20,7 @@ import { OLD_PASSWORD, seedAccount } from '../support/accounts.ts';
 import { ChallengeModel, LOCKED, NOTICE_FOR, P, wrongCode } from './challenge.ts';
 import { applied, type Expected, exit, type Hosted, hostWith, human, readFlow, type Replacement, refused, startFlow, step, stories, storyKit, weighted } from './kit.ts';
 import { TEETH_SEED } from '../setup/fastCheck.ts';
+import { itHasTeeth } from '../support/teeth.ts';
 
 const R = P.review;
 const EMAIL = 'wang@example.com';
@@ -446,7 +447,7 @@ describe('manual review model', () => {
     await fc.assert(followsTheModel());
   });
 
-  it('should catch a dispute window that opens the password a millisecond early (the model has teeth)', async () => {
+  itHasTeeth('should catch a dispute window that opens the password a millisecond early (the model has teeth)', async () => {
     const early = (ports: FlowPorts): FlowDefinition => {
       const real = manualReviewFlow(ports);
       const machine = real.machine.provide({
@@ -463,7 +464,7 @@ describe('manual review model', () => {
     expect(String(result.counterexample)).toMatch(/^[34],|support approves/);
   });
 
-  it('should catch a review built without the lifetime cap (the model has teeth)', async () => {
+  itHasTeeth('should catch a review built without the lifetime cap (the model has teeth)', async () => {
     const uncapped = (ports: FlowPorts): FlowDefinition => manualReviewFlow({ ...ports, policy: { ...ports.policy, flowMaxLifetimeMs: 10 * 365 * DAY } }) as FlowDefinition;
     const result = await fc.check(followsTheModel(uncapped), { seed: TEETH_SEED, numRuns: 300 });
     expect(result.failed).toBe(true);

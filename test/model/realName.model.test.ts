@@ -16,6 +16,7 @@ import { seedAccount } from '../support/accounts.ts';
 import { P } from './challenge.ts';
 import { applied, type Expected, expectStep, hostWith, type Owned, readFlow, type Replacement, refused, signIn, startFlow, step, stories, storyKit, weighted } from './kit.ts';
 import { TEETH_SEED } from '../setup/fastCheck.ts';
+import { itHasTeeth } from '../support/teeth.ts';
 
 type State = 'notStarted' | 'submitted' | 'rejectedRetryable' | 'unavailable' | 'submissionExpired' | 'verified' | 'rejected' | 'expired' | 'cancelled' | 'timedOut';
 const FINAL: ReadonlySet<State> = new Set(['verified', 'rejected', 'expired', 'cancelled', 'timedOut']);
@@ -199,7 +200,7 @@ describe('real-name model', () => {
     await fc.assert(followsTheModel());
   });
 
-  it('should catch a verdict that still counts after its deadline (the model has teeth)', async () => {
+  itHasTeeth('should catch a verdict that still counts after its deadline (the model has teeth)', async () => {
     const lenient = (ports: FlowPorts): FlowDefinition => {
       const real = realNameFlow(ports);
       const machine = real.machine.provide({

@@ -16,6 +16,7 @@ import type { FlowPorts } from '../../src/runtime/ports.ts';
 import { askResend, Budget, ChallengeModel, deliver, type ModelNotice, P, providerDropsNextCode, typeCode, wrongCode } from './challenge.ts';
 import { applied, type Expected, type Hosted, hostWith, readFlow, type Replacement, refused, startFlow, stories, storyKit, weighted } from './kit.ts';
 import { TEETH_SEED } from '../setup/fastCheck.ts';
+import { itHasTeeth } from '../support/teeth.ts';
 
 const CN = '+8613800138000';
 const HK = '+85251234567';
@@ -261,7 +262,7 @@ describe('registration model', () => {
     await fc.assert(followsTheModel());
   });
 
-  it('should catch a cooldown off by one millisecond, and tell the counterexample as a story', async () => {
+  itHasTeeth('should catch a cooldown off by one millisecond, and tell the counterexample as a story (the model has teeth)', async () => {
     const lateCooldown = (ports: FlowPorts): FlowDefinition => {
       const real = registrationFlow(ports);
       const machine = real.machine.provide({

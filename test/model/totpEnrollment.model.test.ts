@@ -19,6 +19,7 @@ import { enrollTotp } from '../support/friends.ts';
 import { P } from './challenge.ts';
 import { applied, type Expected, exit, hostWith, type Owned, ownerSignsOut, readFlow, type Replacement, refused, signIn, startFlow, stories, storyKit, weighted } from './kit.ts';
 import { TEETH_SEED } from '../setup/fastCheck.ts';
+import { itHasTeeth } from '../support/teeth.ts';
 
 type State = 'showingSecret' | 'showingBackupCodes' | 'enrolled' | 'failed' | 'cancelled' | 'timedOut';
 const FINAL: ReadonlySet<State> = new Set(['enrolled', 'failed', 'cancelled', 'timedOut']);
@@ -198,7 +199,7 @@ describe('TOTP enrollment model', () => {
     await fc.assert(followsTheModel());
   });
 
-  it('should catch an enrollment that allows one wrong try too many (the model has teeth)', async () => {
+  itHasTeeth('should catch an enrollment that allows one wrong try too many (the model has teeth)', async () => {
     const generous = (ports: FlowPorts): FlowDefinition => {
       const real = totpEnrollmentFlow(ports);
       const machine = real.machine.provide({ guards: { lastTry: ({ context }) => context.wrongTries + 1 > ports.policy.code.maxWrongPerCode } });
