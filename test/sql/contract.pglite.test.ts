@@ -1,16 +1,8 @@
-import { afterAll, beforeAll } from 'vitest';
-import type { SqlClient } from '../../src/adapters/sql/client.ts';
 import { openPglite } from '../../src/adapters/sql/pglite.ts';
 import { describeContract } from './contract.ts';
 import { sqlContractPorts } from './sqlContractPorts.ts';
-import { SETUP_TIMEOUT_MS } from './support.ts';
+import { suiteClient } from './support.ts';
 
-let client: SqlClient | undefined;
-beforeAll(async () => {
-  client = await openPglite();
-}, SETUP_TIMEOUT_MS);
-afterAll(async () => {
-  await client?.close();
-}, SETUP_TIMEOUT_MS);
+const client = suiteClient(openPglite);
 
-describeContract('PGlite', () => sqlContractPorts(client));
+describeContract('PGlite', () => sqlContractPorts(client()));

@@ -4,7 +4,7 @@
  * new. The same cases run on PGlite and on PostgreSQL; the service's periodic sweep includes it.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/adapters/clocks.ts';
 import type { SqlClient, SqlQueryable } from '../../src/adapters/sql/client.ts';
 import { once } from '../../src/adapters/sql/idempotency.ts';
@@ -14,7 +14,7 @@ import { openPglite } from '../../src/adapters/sql/pglite.ts';
 import type { AccountId } from '../../src/domain/account.ts';
 import { DAY } from '../../src/domain/time.ts';
 import { openDurableParts } from '../../src/server/durable.ts';
-import { describePostgres, emptyTables, SETUP_TIMEOUT_MS, sqlPorts } from './support.ts';
+import { describePostgres, emptyTables, SETUP_TIMEOUT_MS, sqlPorts, suiteClient } from './support.ts';
 
 const T0 = Date.UTC(2026, 6, 1);
 const R = IDEMPOTENCY_RETENTION_MS;
@@ -123,31 +123,11 @@ const sweepCases = (client: () => SqlClient): void => {
 };
 
 describe('idempotency retention on PGlite', () => {
-  let client: SqlClient | undefined;
-  beforeAll(async () => {
-    client = await openPglite();
-  }, SETUP_TIMEOUT_MS);
-  afterAll(async () => {
-    await client?.close();
-  }, SETUP_TIMEOUT_MS);
-  sweepCases(() => {
-    if (client === undefined) throw new Error('PGlite is not open');
-    return client;
-  });
+  sweepCases(suiteClient(openPglite));
 });
 
 describePostgres('idempotency retention on PostgreSQL', (url) => {
-  let client: SqlClient | undefined;
-  beforeAll(() => {
-    client = openPostgres(url());
-  });
-  afterAll(async () => {
-    await client?.close();
-  }, SETUP_TIMEOUT_MS);
-  sweepCases(() => {
-    if (client === undefined) throw new Error('PostgreSQL is not open');
-    return client;
-  });
+  sweepCases(suiteClient(() => openPostgres(url())));
 });
 
 describe("the service's periodic sweep", () => {

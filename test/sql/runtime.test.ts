@@ -3,7 +3,7 @@
  * directory, and an envelope whose machine version was changed in the database is refused
  * with `envelope_mismatch`, leaving its row exactly as it was.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMemoryWorld, type MemoryWorld } from '../../src/adapters/memory/index.ts';
 import type { SqlClient } from '../../src/adapters/sql/client.ts';
 import type { SqlPorts } from '../../src/adapters/sql/index.ts';
@@ -13,7 +13,7 @@ import type { Phone } from '../../src/domain/phone.ts';
 import { registrationFlow } from '../../src/flows/registration.ts';
 import { createRuntime, type FlowRuntime } from '../../src/runtime/runtime.ts';
 import { fail, ok } from '../support/world.ts';
-import { describePostgres, emptyTables, SETUP_TIMEOUT_MS, sqlPorts } from './support.ts';
+import { describePostgres, emptyTables, sqlPorts, suiteClient } from './support.ts';
 
 const PHONE = '+8613800138000';
 
@@ -88,24 +88,10 @@ const runtimeOverSql = (open: () => SqlClient | undefined): void => {
 };
 
 describe('the runtime over PGlite', () => {
-  let client: SqlClient | undefined;
-  beforeAll(async () => {
-    client = await openPglite();
-  }, SETUP_TIMEOUT_MS);
-  afterAll(async () => {
-    await client?.close();
-  }, SETUP_TIMEOUT_MS);
-  runtimeOverSql(() => client);
+  runtimeOverSql(suiteClient(openPglite));
 });
 
 describePostgres('the runtime over PostgreSQL', (url) => {
-  let client: SqlClient | undefined;
-  beforeAll(() => {
-    client = openPostgres(url());
-  });
-  afterAll(async () => {
-    await client?.close();
-  }, SETUP_TIMEOUT_MS);
-  runtimeOverSql(() => client);
+  runtimeOverSql(suiteClient(() => openPostgres(url())));
 });
 

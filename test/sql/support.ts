@@ -15,6 +15,24 @@ import { createSqlPorts, type SqlPorts } from '../../src/adapters/sql/index.ts';
  */
 export const SETUP_TIMEOUT_MS = 60_000;
 
+/**
+ * One client for the enclosing suite: opened before its tests, closed after them. The accessor
+ * throws when called outside them, so a test never runs against a client that is not there.
+ */
+export const suiteClient = (open: () => SqlClient | Promise<SqlClient>): (() => SqlClient) => {
+  let client: SqlClient | undefined;
+  beforeAll(async () => {
+    client = await open();
+  }, SETUP_TIMEOUT_MS);
+  afterAll(async () => {
+    await client?.close();
+  }, SETUP_TIMEOUT_MS);
+  return () => {
+    if (client === undefined) throw new Error('the SQL client is not open');
+    return client;
+  };
+};
+
 const HOW_TO = 'start one with: eval "$(bash .ci/postgres)"';
 
 export type PostgresTarget =
