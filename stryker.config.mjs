@@ -2,8 +2,9 @@
 /**
  * Mutation testing of the domain, the runtime and the machines: `npm run mutate` (never part of
  * `npm test`). Per-test coverage runs only the tests that reach a mutant, and incremental mode
- * re-tests only what changed since the last report, which keeps a full run under an hour on two
- * cores. Properties run with few cases here: each one is repeated for every mutant it covers.
+ * re-tests only what changed since the last report: a rerun after a change takes minutes, a
+ * first run over everything about 2.5 h on two cores (docs/mutation.md). Properties run with
+ * few cases here: each one is repeated for every mutant it covers.
  */
 process.env.FC_RUNS ??= '10';
 // "Has teeth" checks expect a planted bug to fail them: no mutant can turn one red (test/support/teeth.ts).
