@@ -34,19 +34,33 @@ interface NoticeContext {
  */
 const sendNotice = async (ports: FlowPorts, message: OutboundMessage, key: string, notice: NoticeContext): Promise<DeliveryResult> => {
   const result = await ports.messenger.send(message, key);
-  if (result.ok) return result;
+  if (!result.ok) await auditFailedSend(ports, 'notice.failed', message, result, key, notice);
+  return result;
+};
+
+/**
+ * The audit entry for a message the messenger did not take, under `${key}:failed`: the address
+ * masked, and never the text (a code's message holds the code).
+ */
+const auditFailedSend = async (
+  ports: FlowPorts,
+  kind: 'notice.failed' | 'delivery.failed',
+  message: OutboundMessage,
+  result: Extract<DeliveryResult, { ok: false }>,
+  key: string,
+  context: NoticeContext,
+): Promise<void> => {
   const to = message.channel === 'sms' ? maskPhone(message.to) : maskEmail(message.to);
   await ports.audit.record(
     {
-      at: notice.at,
-      flowId: notice.flowId,
-      kind: 'notice.failed',
-      ...(notice.accountId === undefined ? {} : { accountId: notice.accountId }),
-      detail: { template: notice.template, channel: message.channel, to, reason: result.reason, retryable: result.retryable },
+      at: context.at,
+      flowId: context.flowId,
+      kind,
+      ...(context.accountId === undefined ? {} : { accountId: context.accountId }),
+      detail: { template: context.template, channel: message.channel, to, reason: result.reason, retryable: result.retryable },
     },
     `${key}:failed`,
   );
-  return result;
 };
 
 /** Sends a template to every channel bound to the account, each under its own key. */
@@ -101,16 +115,8 @@ export const runEffect = async (entry: OutboxEntry, flowId: string, ports: FlowP
       if (result.ok) return { type: 'delivery.sent' };
       // Written here, not by the flow: a flow that wrote it would take one more saved step for a
       // bound recovery address than for an unbound one (which never sends, so never fails), and
-      // its version would tell them apart. Masked, and never the message: it holds the code.
-      await ports.audit.record(
-        {
-          at,
-          flowId,
-          kind: 'delivery.failed',
-          detail: { template: p.template, channel: message.channel, to: message.channel === 'sms' ? maskPhone(message.to) : maskEmail(message.to), reason: result.reason, retryable: result.retryable },
-        },
-        `${entry.key}:failed`,
-      );
+      // its version would tell them apart.
+      await auditFailedSend(ports, 'delivery.failed', message, result, entry.key, { flowId, at, template: p.template });
       // A timeout may have gone out after all (the provider took the message and never answered),
       // so it keeps its units like a permanent failure: giving them back would let a flaky
       // provider deliver past the budget. Only when nothing went out do the units go back, and
