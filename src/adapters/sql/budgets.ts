@@ -65,14 +65,17 @@ const onBudget = (key: string): StoredAs<BudgetDecision, StoredDecision> => ({
 /** An allowed decision as stored: the unit it spent is the last instant of `next`. */
 const SpentUnit = t.intersection([t.type({ allowed: t.literal(true), next: BudgetState }), t.partial({ budgetKey: t.string })]);
 
-const spentUnit = (text: string): t.TypeOf<typeof SpentUnit> | undefined => {
+const spentUnit = (text: string): t.TypeOf<typeof SpentUnit> | undefined => decodeJson(SpentUnit, text);
+
+/** A stored JSON text through its codec; undefined when it is not JSON or not that shape. */
+const decodeJson = <A>(codec: t.Decoder<unknown, A>, text: string): A | undefined => {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     return undefined;
   }
-  const decoded = SpentUnit.decode(json);
+  const decoded = codec.decode(json);
   return E.isRight(decoded) ? decoded.right : undefined;
 };
 
@@ -87,14 +90,8 @@ const spend = async (tx: SqlQueryable, key: string, rule: RateRule, now: Instant
 };
 
 const parseState = (key: string, text: string): BudgetState => {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  const decoded = BudgetState.decode(json);
+  const state = decodeJson(BudgetState, text);
   // Refusing loudly is right here: a budget we cannot read must not be treated as empty.
-  if (E.isLeft(decoded)) throw new Error(`budget ${key.slice(0, 64)} holds an unreadable log`);
-  return decoded.right;
+  if (state === undefined) throw new Error(`budget ${key.slice(0, 64)} holds an unreadable log`);
+  return state;
 };
